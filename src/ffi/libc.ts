@@ -1,0 +1,160 @@
+/**
+ * The libc symbol table: the only module of the package that imports `bun:ffi`.
+ *
+ * Each argument is annotated with its C type. Everything above this file works
+ * with plain numbers (addresses) and explicitly allocated `ArrayBuffer`s.
+ *
+ * @module
+ */
+import { dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
+
+/** Candidate sonames for the C library, glibc first, then musl. */
+const LIBC_CANDIDATES = [
+  "libc.so.6",
+  `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`,
+  "libc.so",
+];
+
+const SYMBOLS = {
+  /** ssize_t process_vm_readv(pid_t, const struct iovec *, unsigned long, const struct iovec *, unsigned long, unsigned long) */
+  process_vm_readv: {
+    args: [
+      "i32", // pid_t pid
+      "ptr", // const struct iovec *local_iov
+      "u64", // unsigned long liovcnt
+      "ptr", // const struct iovec *remote_iov
+      "u64", // unsigned long riovcnt
+      "u64", // unsigned long flags
+    ],
+    returns: FFIType.i64_fast, // ssize_t
+  },
+  /** ssize_t process_vm_writev(pid_t, const struct iovec *, unsigned long, const struct iovec *, unsigned long, unsigned long) */
+  process_vm_writev: {
+    args: [
+      "i32", // pid_t pid
+      "ptr", // const struct iovec *local_iov
+      "u64", // unsigned long liovcnt
+      "ptr", // const struct iovec *remote_iov
+      "u64", // unsigned long riovcnt
+      "u64", // unsigned long flags
+    ],
+    returns: FFIType.i64_fast, // ssize_t
+  },
+  /** pid_t getpid(void) */
+  getpid: { args: [], returns: "i32" },
+  /** long sysconf(int name) */
+  sysconf: {
+    args: [
+      "i32", // int name
+    ],
+    returns: FFIType.i64_fast, // long
+  },
+  /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) */
+  mmap: {
+    args: [
+      "ptr", // void *addr
+      "u64", // size_t length
+      "i32", // int prot
+      "i32", // int flags
+      "i32", // int fd
+      "i64", // off_t offset
+    ],
+    returns: "ptr", // void *
+  },
+  /** int munmap(void *addr, size_t length) */
+  munmap: {
+    args: [
+      "ptr", // void *addr
+      "u64", // size_t length
+    ],
+    returns: "i32",
+  },
+  /** int mprotect(void *addr, size_t len, int prot) */
+  mprotect: {
+    args: [
+      "ptr", // void *addr
+      "u64", // size_t len
+      "i32", // int prot
+    ],
+    returns: "i32",
+  },
+} as const;
+
+function openLibc() {
+  const failures: string[] = [];
+  for (const name of LIBC_CANDIDATES) {
+    try {
+      return { name, lib: dlopen(name, SYMBOLS) };
+    } catch (error) {
+      failures.push(`${name}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(
+    `process-vm: could not load the C library with process_vm_readv (needs Linux 3.2+, glibc 2.15+ or musl):\n  ${failures.join("\n  ")}`,
+  );
+}
+
+const opened = openLibc();
+
+/** The soname that was loaded. */
+export const libcName: string = opened.name;
+
+/** Raw libc functions. Pointers are plain numbers; no argument is checked here. */
+export const libc = opened.lib.symbols;
+
+/** `int *__errno_location(void)` (glibc, musl) or `int *__errno(void)` (bionic), per thread. */
+function openErrno(): () => Pointer | null {
+  for (const symbol of ["__errno_location", "__errno"]) {
+    try {
+      const lib = dlopen(opened.name, { [symbol]: { args: [], returns: "ptr" } });
+      return lib.symbols[symbol] as () => Pointer | null;
+    } catch {
+      // try the next spelling
+    }
+  }
+  throw new Error(`process-vm: ${opened.name} exports neither __errno_location nor __errno`);
+}
+
+/**
+ * Address of this thread's `errno`. It is fixed for the life of the thread, and
+ * each Worker loads this module anew, so each thread reads its own.
+ */
+const errnoAddress = openErrno()() as unknown as number;
+
+/** This thread's `errno`. Read it immediately after a call returned -1, never otherwise. */
+export function lastErrno(): number {
+  return read.i32(errnoAddress as unknown as Pointer, 0);
+}
+
+/** The system page size (`sysconf(_SC_PAGESIZE)`). */
+export const PAGE_SIZE: number = Number(libc.sysconf(30 /* _SC_PAGESIZE */)) || 4096;
+
+/**
+ * Native address of byte `byteOffset` of `buffer`. The caller keeps `buffer`
+ * reachable for as long as the address is in use. A zero-length buffer has no
+ * storage and gives 0.
+ */
+export function addressOf(buffer: ArrayBufferLike, byteOffset = 0): number {
+  if (buffer.byteLength === 0) return 0;
+  return (ptr(buffer as ArrayBuffer, byteOffset) as unknown as number);
+}
+
+/**
+ * Native address of the first byte of a view. Touching `view.buffer` first moves
+ * a small typed array out of the garbage-collected heap into its own
+ * `ArrayBuffer`, so that the address cannot move afterwards.
+ */
+export function addressOfView(view: ArrayBufferView): number {
+  const buffer = view.buffer; // materialise: a fast typed array's storage may move otherwise
+  if (view.byteLength === 0) return 0;
+  return addressOf(buffer, view.byteOffset);
+}
+
+/** An `ArrayBuffer` over native memory owned by someone else (used by test fixtures over mmap'd pages). */
+export function nativeBuffer(address: number, length: number): ArrayBuffer {
+  return toArrayBuffer(address as unknown as Pointer, 0, length);
+}
+
+/** `PROT_*` and `MAP_*` constants of Linux (the same on x86-64 and aarch64). */
+export const PROT = { NONE: 0, READ: 1, WRITE: 2, EXEC: 4 } as const;
+export const MAP = { SHARED: 0x01, PRIVATE: 0x02, FIXED: 0x10, ANONYMOUS: 0x20, NORESERVE: 0x4000 } as const;

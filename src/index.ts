@@ -1,0 +1,27 @@
+/**
+ * process-vm: read and write another Linux process's memory from Bun through
+ * `process_vm_readv(2)` / `process_vm_writev(2)`.
+ *
+ * @example
+ * ```ts
+ * import { Process } from "process-vm";
+ * const proc = new Process(pid);
+ * console.log(proc.readI32(address));
+ * ```
+ *
+ * @module
+ */
+export { readv, writev } from "./syscall.ts";
+export type { RemoteRange } from "./syscall.ts";
+export { ProcessVmError, ModuleNotFoundError } from "./errors.ts";
+export type { ProcessVmErrorDetails, ProcessVmSyscall } from "./errors.ts";
+export { ERRNO, errnoInfo } from "./errno.ts";
+export type { ErrnoInfo } from "./errno.ts";
+export { Process } from "./process.ts";
+export type { WriteOptions } from "./process.ts";
+export { RemoteReader, RemoteWriter } from "./reader.ts";
+export type { RemoteReaderOptions } from "./reader.ts";
+export { parseMaps, parseMapsLine, parsePermissions, formatPermissions, modules, findModule } from "./maps.ts";
+export type { Region, RegionKind, Permissions, Module } from "./maps.ts";
+export { IOV_MAX, IOVEC_SIZE } from "./ffi/iovec.ts";
+export { PAGE_SIZE } from "./ffi/libc.ts";

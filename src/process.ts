@@ -1,0 +1,557 @@
+/**
+ * `Process`: one target, with typed reads and writes, strings, forced writes
+ * and its memory map.
+ *
+ * @module
+ */
+import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { ModuleNotFoundError, ProcessVmError } from "./errors.ts";
+import { IovecTable } from "./ffi/iovec.ts";
+import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE } from "./ffi/libc.ts";
+import { findModule, modules, parseMaps, type Module, type Region } from "./maps.ts";
+import { RemoteReader, RemoteWriter, type RemoteReaderOptions } from "./reader.ts";
+import { nativeTransfer, type RemoteRange } from "./syscall.ts";
+import { checkAddress, checkLength, checkPid, checkView, toBytes } from "./validate.ts";
+
+/** Options of {@link Process.write}. */
+export interface WriteOptions {
+  /**
+   * When `process_vm_writev` cannot write (read-only pages such as code or
+   * `.rodata` give `EFAULT`), write through `/proc/PID/mem` instead, which the
+   * kernel lets a ptrace-capable writer use on read-only private mappings
+   * (copy-on-write, as a debugger sets breakpoints).
+   */
+  force?: boolean;
+}
+
+const TWO_32 = 4294967296;
+const SCRATCH = 16;
+const utf8 = new TextDecoder("utf-8");
+const utf16 = new TextDecoder("utf-16le");
+const encoder = new TextEncoder();
+
+/** Address check with a fast path for the common case: a safe non-negative integer number. */
+function addr(address: number | bigint, name = "address"): number | bigint {
+  if (typeof address === "number" && address >= 0 && address <= Number.MAX_SAFE_INTEGER && address % 1 === 0) return address;
+  return checkAddress(address, name);
+}
+
+function intRange(value: number, min: number, max: number, type: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`value must be an integer from ${min} to ${max} for ${type} (got ${String(value)})`);
+  }
+  return value;
+}
+
+function bigRange(value: bigint | number, signed: boolean): bigint {
+  const v = typeof value === "number" ? (Number.isSafeInteger(value) ? BigInt(value) : NaN) : value;
+  if (typeof v !== "bigint") throw new RangeError(`value must be a safe integer or a bigint (got ${String(value)})`);
+  const min = signed ? -(1n << 63n) : 0n;
+  const max = signed ? (1n << 63n) - 1n : (1n << 64n) - 1n;
+  if (v < min || v > max) throw new RangeError(`value ${v} does not fit ${signed ? "i64" : "u64"}`);
+  return v;
+}
+
+/**
+ * One target process. Reads and writes go through `process_vm_readv` /
+ * `process_vm_writev`; typed reads reuse one scratch buffer and iovec pair, so
+ * they allocate nothing (but the bigint of a 64-bit read).
+ *
+ * @example
+ * ```ts
+ * import { Process } from "process-vm";
+ * const [game] = Process.find("game");
+ * const hp = game.readI32(0x5555_5555_8010);
+ * game.writeI32(0x5555_5555_8010, hp + 100);
+ * console.log(game.module("libc.so.6").base.toString(16));
+ * ```
+ */
+export class Process {
+  /** The target's process id. */
+  readonly pid: number;
+  readonly #scratch = new ArrayBuffer(SCRATCH);
+  readonly #view = new DataView(this.#scratch);
+  readonly #local = new IovecTable(1);
+  readonly #remote = new IovecTable(1);
+  readonly #viewLocal = new IovecTable(1);
+  readonly #read = nativeTransfer("process_vm_readv");
+  readonly #write = nativeTransfer("process_vm_writev");
+  #memFd = -1;
+
+  /**
+   * @param pid The target's process id: a positive 32-bit integer. The
+   *   process is not opened or checked: the first read tells.
+   */
+  constructor(pid: number) {
+    this.pid = checkPid(pid);
+    this.#local.set(0, addressOf(this.#scratch), SCRATCH);
+  }
+
+  /**
+   * This process (reads and writes of our own memory go through the kernel too).
+   *
+   * @example
+   * ```ts
+   * const me = Process.self();
+   * ```
+   */
+  static self(): Process {
+    return new Process(libc.getpid());
+  }
+
+  /**
+   * Every process whose name is `name`: its `comm` (the kernel's 15-character
+   * name), the base name of its executable path (`argv[0]`), or, for
+   * interpreters, the base name of the script it runs (`argv[1]`). Sorted by pid;
+   * empty when none. Processes that vanish while looking are skipped.
+   *
+   * @example
+   * ```ts
+   * const [game] = Process.find("supertux2");
+   * ```
+   */
+  static find(name: string): Process[] {
+    if (typeof name !== "string" || name === "") throw new TypeError("name must be a non-empty string");
+    const base = (s: string | undefined) => (s ? s.slice(s.lastIndexOf("/") + 1) : "");
+    const found: number[] = [];
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const comm = readFileSync(`/proc/${entry}/comm`, "utf8").replace(/\n$/, "");
+        const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+        if (comm === name || comm === name.slice(0, 15) && name.length > 15 && base(argv[0]).startsWith(comm) ||
+            base(argv[0]) === name || base(argv[1]) === name) {
+          found.push(Number(entry));
+        }
+      } catch {
+        // gone, or not ours to look at
+      }
+    }
+    return found.sort((a, b) => a - b).map((pid) => new Process(pid));
+  }
+
+  // ---- reads ---------------------------------------------------------------
+
+  /** Reads `n` (≤ 16) bytes into the scratch buffer or throws. */
+  #fetch(address: number | bigint, n: number): void {
+    const a = addr(address);
+    this.#remote.setAny(0, a, n);
+    this.#local.setLength(0, n);
+    const result = this.#read(this.pid, this.#local.address, 1, this.#remote.address, 1, 0);
+    if (result !== n) this.#fail(result === -1 ? -lastErrno() : result, "process_vm_readv", a, n);
+  }
+
+  /** Throws for a call that returned `result` (-errno when negative, a short count otherwise). */
+  #fail(result: number, syscall: "process_vm_readv" | "process_vm_writev", address: number | bigint, length: number): never {
+    // A short count means the range ran into a page the kernel could not access: report where.
+    const errno = result < 0 ? -result : 14;
+    const done = result < 0 ? 0 : result;
+    throw new ProcessVmError({ errno, syscall, pid: this.pid, address: Number(address) + done, length: length - done });
+  }
+
+  /**
+   * Reads `length` bytes into a new `Uint8Array`.
+   *
+   * @throws {ProcessVmError} when any byte of the range cannot be read (`EFAULT` names the first one).
+   * @example
+   * ```ts
+   * const header = proc.read(base, 64);
+   * ```
+   */
+  read(address: number | bigint, length: number): Uint8Array {
+    const a = addr(address);
+    checkLength(length, "length");
+    const out = new Uint8Array(new ArrayBuffer(length));
+    const n = this.#transferOne(this.#read, a, out);
+    if (n !== length) this.#fail(n, "process_vm_readv", a, length);
+    return out;
+  }
+
+  /**
+   * Reads into `view` as far as the memory allows. Returns the bytes read,
+   * which is less than `view.byteLength` when the range runs into an
+   * unreadable page.
+   *
+   * @throws {ProcessVmError} when nothing could be read.
+   * @example
+   * ```ts
+   * const buf = new Uint8Array(new ArrayBuffer(4096));
+   * const n = proc.readInto(address, buf);
+   * ```
+   */
+  readInto(address: number | bigint, view: ArrayBufferView): number {
+    const a = addr(address);
+    checkView(view, "view");
+    const n = this.#transferOne(this.#read, a, view);
+    if (n < 0 || (n === 0 && view.byteLength > 0)) this.#fail(n, "process_vm_readv", a, view.byteLength);
+    return n;
+  }
+
+  /** One call between `view` and the range at `a`; returns the count or -errno. */
+  #transferOne(fn: ReturnType<typeof nativeTransfer>, a: number | bigint, view: ArrayBufferView): number {
+    this.#viewLocal.set(0, addressOfView(view), view.byteLength);
+    this.#remote.setAny(0, a, view.byteLength);
+    const result = fn(this.pid, this.#viewLocal.address, 1, this.#remote.address, 1, 0);
+    return result === -1 ? -lastErrno() : result;
+  }
+
+  /** @example `proc.readU8(address)` */
+  readU8(address: number | bigint): number {
+    this.#fetch(address, 1);
+    return this.#view.getUint8(0);
+  }
+  /** @example `proc.readI8(address)` */
+  readI8(address: number | bigint): number {
+    this.#fetch(address, 1);
+    return this.#view.getInt8(0);
+  }
+  /** Little-endian. @example `proc.readU16(address)` */
+  readU16(address: number | bigint): number {
+    this.#fetch(address, 2);
+    return this.#view.getUint16(0, true);
+  }
+  /** Little-endian. @example `proc.readI16(address)` */
+  readI16(address: number | bigint): number {
+    this.#fetch(address, 2);
+    return this.#view.getInt16(0, true);
+  }
+  /** Little-endian. @example `proc.readU32(address)` */
+  readU32(address: number | bigint): number {
+    this.#fetch(address, 4);
+    return this.#view.getUint32(0, true);
+  }
+  /** Little-endian. @example `const hp = proc.readI32(address)` */
+  readI32(address: number | bigint): number {
+    this.#fetch(address, 4);
+    return this.#view.getInt32(0, true);
+  }
+  /** Little-endian, as a bigint. @example `proc.readU64(address)` */
+  readU64(address: number | bigint): bigint {
+    this.#fetch(address, 8);
+    return this.#view.getBigUint64(0, true);
+  }
+  /** Little-endian, as a bigint. @example `proc.readI64(address)` */
+  readI64(address: number | bigint): bigint {
+    this.#fetch(address, 8);
+    return this.#view.getBigInt64(0, true);
+  }
+  /** @example `proc.readF32(address)` */
+  readF32(address: number | bigint): number {
+    this.#fetch(address, 4);
+    return this.#view.getFloat32(0, true);
+  }
+  /** @example `proc.readF64(address)` */
+  readF64(address: number | bigint): number {
+    this.#fetch(address, 8);
+    return this.#view.getFloat64(0, true);
+  }
+  /**
+   * A 64-bit pointer as a number: exact for every user-space address (below
+   * 2^53); use {@link readU64} for arbitrary 64-bit values.
+   *
+   * @example
+   * ```ts
+   * const player = proc.readPointer(proc.module("game").base + 0x1a2b0);
+   * ```
+   */
+  readPointer(address: number | bigint): number {
+    this.#fetch(address, 8);
+    return this.#view.getUint32(4, true) * TWO_32 + this.#view.getUint32(0, true);
+  }
+
+  /**
+   * Reads up to `maxLength` bytes page by page until `unit` zero bytes at a
+   * `unit`-aligned offset, so that a string ending just before an unmapped page
+   * is read. Returns the bytes before the terminator.
+   */
+  #readTerminated(address: number | bigint, maxLength: number, unit: 1 | 2): Uint8Array {
+    const start = addr(address);
+    checkLength(maxLength, "maxLength");
+    const out = new Uint8Array(new ArrayBuffer(maxLength));
+    let got = 0;
+    while (got < maxLength) {
+      const here = Number(start) + got;
+      const step = Math.min(maxLength - got, PAGE_SIZE - (here % PAGE_SIZE));
+      const n = this.#transferOne(this.#read, typeof start === "bigint" ? start + BigInt(got) : here, out.subarray(got, got + step));
+      if (n <= 0) {
+        if (got === 0 || n < 0) this.#fail(n, "process_vm_readv", here, step);
+        break;
+      }
+      const from = got - (got % unit);
+      got += n;
+      for (let i = from; i + unit <= got; i += unit) {
+        if (out[i] === 0 && (unit === 1 || out[i + 1] === 0)) return out.subarray(0, i);
+      }
+      if (n < step) this.#fail(n, "process_vm_readv", here, step);
+    }
+    return out.subarray(0, got - (got % unit));
+  }
+
+  /**
+   * Reads a NUL-terminated UTF-8 string of at most `maxLength` bytes (the
+   * string is cut there when no NUL comes first). Reads page by page, so a
+   * string that ends right before an unmapped page is still read.
+   *
+   * @throws {ProcessVmError} `EFAULT` when the memory ends before a NUL.
+   * @example
+   * ```ts
+   * const name = proc.readCString(namePtr, 64);
+   * ```
+   */
+  readCString(address: number | bigint, maxLength = 4096): string {
+    return utf8.decode(this.#readTerminated(address, maxLength, 1));
+  }
+
+  /**
+   * Reads a UTF-16LE string up to a 16-bit NUL, of at most `maxLength` bytes.
+   *
+   * @example
+   * ```ts
+   * const title = proc.readUtf16(titlePtr, 256);
+   * ```
+   */
+  readUtf16(address: number | bigint, maxLength = 4096): string {
+    return utf16.decode(this.#readTerminated(address, maxLength, 2));
+  }
+
+  // ---- writes --------------------------------------------------------------
+
+  /**
+   * Writes `data` at `address`. With `{ force: true }`, bytes that
+   * `process_vm_writev` cannot write (read-only code or data) are written
+   * through `/proc/PID/mem`.
+   *
+   * @throws {ProcessVmError} when not every byte could be written.
+   * @example
+   * ```ts
+   * proc.write(address, new Uint8Array([0x90, 0x90]), { force: true }); // patch code
+   * ```
+   */
+  write(address: number | bigint, data: ArrayBufferView | ArrayBuffer, options: WriteOptions = {}): void {
+    const a = addr(address);
+    const bytes = toBytes(data, "data");
+    const n = this.#transferOne(this.#write, a, bytes);
+    if (n === bytes.byteLength) return;
+    if (options.force && (n >= 0 || n === -14)) {
+      const done = Math.max(0, n);
+      this.#writeMem(Number(a) + done, bytes.subarray(done));
+      return;
+    }
+    this.#fail(n, "process_vm_writev", a, bytes.byteLength);
+  }
+
+  #writeMem(address: number, bytes: Uint8Array): void {
+    try {
+      if (this.#memFd < 0) this.#memFd = openSync(`/proc/${this.pid}/mem`, "r+");
+      let done = 0;
+      while (done < bytes.byteLength) {
+        const n = writeSync(this.#memFd, bytes, done, bytes.byteLength - done, address + done);
+        if (n <= 0) throw Object.assign(new Error("short write"), { code: "EIO" });
+        done += n;
+      }
+    } catch (error) {
+      const wrapped = ProcessVmError.fromFsError(error, this.#memFd < 0 ? "open" : "pwrite", this.pid, address, bytes.byteLength);
+      if (wrapped instanceof ProcessVmError && wrapped.code === "EIO") {
+        throw new ProcessVmError({
+          errno: wrapped.errno,
+          syscall: "pwrite",
+          pid: this.pid,
+          address,
+          length: bytes.byteLength,
+          hint: `/proc/${this.pid}/mem refused the write too: the range is not mapped, or this kernel forbids forced writes (proc_mem.force_override)`,
+        });
+      }
+      throw wrapped;
+    }
+  }
+
+  #put(address: number | bigint, n: number): void {
+    const a = addr(address);
+    this.#remote.setAny(0, a, n);
+    this.#local.setLength(0, n);
+    const result = this.#write(this.pid, this.#local.address, 1, this.#remote.address, 1, 0);
+    if (result !== n) this.#fail(result === -1 ? -lastErrno() : result, "process_vm_writev", a, n);
+  }
+
+  /** @example `proc.writeU8(address, 255)` */
+  writeU8(address: number | bigint, value: number): void {
+    this.#view.setUint8(0, intRange(value, 0, 0xff, "u8"));
+    this.#put(address, 1);
+  }
+  /** @example `proc.writeI8(address, -1)` */
+  writeI8(address: number | bigint, value: number): void {
+    this.#view.setInt8(0, intRange(value, -0x80, 0x7f, "i8"));
+    this.#put(address, 1);
+  }
+  /** @example `proc.writeU16(address, 65535)` */
+  writeU16(address: number | bigint, value: number): void {
+    this.#view.setUint16(0, intRange(value, 0, 0xffff, "u16"), true);
+    this.#put(address, 2);
+  }
+  /** @example `proc.writeI16(address, -2)` */
+  writeI16(address: number | bigint, value: number): void {
+    this.#view.setInt16(0, intRange(value, -0x8000, 0x7fff, "i16"), true);
+    this.#put(address, 2);
+  }
+  /** @example `proc.writeU32(address, 1000)` */
+  writeU32(address: number | bigint, value: number): void {
+    this.#view.setUint32(0, intRange(value, 0, 0xffffffff, "u32"), true);
+    this.#put(address, 4);
+  }
+  /** @example `proc.writeI32(address, 999)` */
+  writeI32(address: number | bigint, value: number): void {
+    this.#view.setInt32(0, intRange(value, -0x80000000, 0x7fffffff, "i32"), true);
+    this.#put(address, 4);
+  }
+  /** @example `proc.writeU64(address, 1n << 40n)` */
+  writeU64(address: number | bigint, value: bigint | number): void {
+    this.#view.setBigUint64(0, bigRange(value, false), true);
+    this.#put(address, 8);
+  }
+  /** @example `proc.writeI64(address, -1n)` */
+  writeI64(address: number | bigint, value: bigint | number): void {
+    this.#view.setBigInt64(0, bigRange(value, true), true);
+    this.#put(address, 8);
+  }
+  /** @example `proc.writeF32(address, 1.5)` */
+  writeF32(address: number | bigint, value: number): void {
+    if (typeof value !== "number") throw new TypeError("value must be a number");
+    this.#view.setFloat32(0, value, true);
+    this.#put(address, 4);
+  }
+  /** @example `proc.writeF64(address, Math.PI)` */
+  writeF64(address: number | bigint, value: number): void {
+    if (typeof value !== "number") throw new TypeError("value must be a number");
+    this.#view.setFloat64(0, value, true);
+    this.#put(address, 8);
+  }
+  /** Writes a 64-bit pointer. @example `proc.writePointer(slot, objectAddress)` */
+  writePointer(address: number | bigint, value: number | bigint): void {
+    const v = addr(value, "value");
+    if (typeof v === "bigint") this.#view.setBigUint64(0, v, true);
+    else {
+      this.#view.setUint32(0, v >>> 0, true);
+      this.#view.setUint32(4, (v / TWO_32) >>> 0, true);
+    }
+    this.#put(address, 8);
+  }
+  /**
+   * Writes `text` as UTF-8 followed by a NUL byte.
+   *
+   * @example
+   * ```ts
+   * proc.writeCString(nameAddress, "Player 1");
+   * ```
+   */
+  writeCString(address: number | bigint, text: string, options: WriteOptions = {}): void {
+    const bytes = encoder.encode(`${text}\0`);
+    this.write(address, bytes, options);
+  }
+
+  // ---- memory map ----------------------------------------------------------
+
+  /**
+   * The target's mappings, from `/proc/PID/maps`.
+   *
+   * @throws {ProcessVmError} `ESRCH` when the process is gone.
+   * @example
+   * ```ts
+   * const writable = proc.maps().filter((r) => r.writable && r.kind !== "file");
+   * ```
+   */
+  maps(): Region[] {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${this.pid}/maps`, "utf8");
+    } catch (error) {
+      throw ProcessVmError.fromFsError(error, "read", this.pid);
+    }
+    return parseMaps(text);
+  }
+
+  /**
+   * The mapped files, grouped per path.
+   *
+   * @example
+   * ```ts
+   * for (const m of proc.modules()) console.log(m.name, m.base.toString(16));
+   * ```
+   */
+  modules(): Module[] {
+    return modules(this.maps());
+  }
+
+  /**
+   * A mapped file by base name (`"libc.so.6"`, or `"libc.so"` for any version)
+   * or full path, or `null`.
+   *
+   * @example
+   * ```ts
+   * const libc = proc.findModule("libc.so.6");
+   * ```
+   */
+  findModule(name: string): Module | null {
+    return findModule(this.maps(), name);
+  }
+
+  /**
+   * A mapped file by name, with its base and end.
+   *
+   * @throws {ModuleNotFoundError} when nothing of that name is mapped.
+   * @example
+   * ```ts
+   * const { base, end } = proc.module("libgame.so");
+   * ```
+   */
+  module(name: string): Module {
+    const found = this.findModule(name);
+    if (!found) throw new ModuleNotFoundError(name, this.pid);
+    return found;
+  }
+
+  // ---- batches -------------------------------------------------------------
+
+  /**
+   * A {@link RemoteReader} over `ranges` of this process.
+   *
+   * @example
+   * ```ts
+   * const reader = proc.reader([{ address: a, length: 4 }, { address: b, length: 4 }]);
+   * reader.read();
+   * ```
+   */
+  reader(ranges: readonly RemoteRange[], options?: RemoteReaderOptions): RemoteReader {
+    return new RemoteReader(this.pid, ranges, options);
+  }
+
+  /**
+   * A {@link RemoteWriter} over `ranges` of this process.
+   *
+   * @example
+   * ```ts
+   * const writer = proc.writer([{ address: a, length: 4 }]);
+   * ```
+   */
+  writer(ranges: readonly RemoteRange[]): RemoteWriter {
+    return new RemoteWriter(this.pid, ranges);
+  }
+
+  /**
+   * Closes `/proc/PID/mem` if a forced write opened it. The object stays usable.
+   *
+   * @example
+   * ```ts
+   * using proc = new Process(pid); // closed at the end of the scope
+   * ```
+   */
+  close(): void {
+    if (this.#memFd >= 0) {
+      closeSync(this.#memFd);
+      this.#memFd = -1;
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

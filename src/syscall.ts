@@ -1,0 +1,286 @@
+/**
+ * `readv` / `writev`: the system calls with every check done first, `IOV_MAX`
+ * splitting, and errno turned into {@link ProcessVmError}.
+ *
+ * @module
+ */
+import { ProcessVmError } from "./errors.ts";
+import { IOV_MAX, IovecTable } from "./ffi/iovec.ts";
+import { addressOfView, lastErrno, libc } from "./ffi/libc.ts";
+import { checkAddress, checkFlags, checkLength, checkPid, checkView, SSIZE_LIMIT } from "./validate.ts";
+
+/** A range of the target's address space. */
+export interface RemoteRange {
+  /** First byte; a `number` below 2^53 or a `bigint` below 2^64. */
+  address: number | bigint;
+  /** Number of bytes. */
+  length: number;
+}
+
+/** The two system calls. */
+export type TransferSyscall = "process_vm_readv" | "process_vm_writev";
+
+type NativeTransfer = (
+  pid: number,
+  local: number,
+  liovcnt: number,
+  remote: number,
+  riovcnt: number,
+  flags: number | bigint,
+) => number;
+
+const NATIVE: Record<TransferSyscall, NativeTransfer> = {
+  process_vm_readv: libc.process_vm_readv as unknown as NativeTransfer,
+  process_vm_writev: libc.process_vm_writev as unknown as NativeTransfer,
+};
+
+/** The native function for a syscall name (for callers that keep it in a field). */
+export function nativeTransfer(syscall: TransferSyscall): NativeTransfer {
+  return NATIVE[syscall];
+}
+
+/**
+ * One raw call over prepared tables. Returns the byte count, or `-errno` when
+ * the call returned -1; errno is read at once, and only then.
+ */
+export function rawTransfer(
+  fn: NativeTransfer,
+  pid: number,
+  local: number,
+  liovcnt: number,
+  remote: number,
+  riovcnt: number,
+  flags: number | bigint,
+): number {
+  const result = fn(pid, local, liovcnt, remote, riovcnt, flags);
+  return result === -1 ? -lastErrno() : result;
+}
+
+// Scratch tables for the generic entry points; the calls are synchronous, so one pair per thread suffices.
+const localTable = new IovecTable(IOV_MAX);
+const remoteTable = new IovecTable(IOV_MAX);
+
+/**
+ * Reads from another process into local buffers: `process_vm_readv(2)`.
+ *
+ * `local` buffers are filled in array order from the `remote` ranges taken in
+ * array order; the lengths on the two sides need not match (one local buffer
+ * may gather several remote ranges, or one remote range may scatter into
+ * several buffers). More than 1024 (`IOV_MAX`) entries on either side are split
+ * into successive calls that stop at the first short one, so the result is what
+ * one unlimited call would return.
+ *
+ * Permission is that of `ptrace(PTRACE_ATTACH)`: the same uid and gid as the
+ * target, or `CAP_SYS_PTRACE`, subject to Yama's `ptrace_scope`.
+ *
+ * @param pid Target process id.
+ * @param local Buffers to fill: one view or an array of views.
+ * @param remote Ranges to read: one range or an array of ranges.
+ * @param flags Passed to the kernel unchanged (it must be 0 today; others give `EINVAL`).
+ * @returns Bytes read. A transfer that stops part-way (a range runs into an
+ *   unmapped page) returns the partial count; it throws only when nothing was read.
+ * @throws {ProcessVmError} `EFAULT`, `ESRCH`, `EPERM`, `EINVAL`, `ENOMEM` when nothing was transferred.
+ * @throws {TypeError | RangeError} on a bad argument, before any transfer.
+ *
+ * @example
+ * ```ts
+ * import { readv } from "process-vm";
+ * const head = new Uint8Array(new ArrayBuffer(10));
+ * const tail = new Uint8Array(new ArrayBuffer(10));
+ * const n = readv(pid, [head, tail], { address: 0x7f0000001000, length: 20 }); // 20
+ * ```
+ */
+export function readv(
+  pid: number,
+  local: ArrayBufferView | readonly ArrayBufferView[],
+  remote: RemoteRange | readonly RemoteRange[],
+  flags: number | bigint = 0,
+): number {
+  return transferv("process_vm_readv", pid, local, remote, flags);
+}
+
+/**
+ * Writes local buffers into another process: `process_vm_writev(2)`. The
+ * mirror of {@link readv}: the same order, splitting, partial counts and errors.
+ * Read-only pages of the target (code, `.rodata`) give `EFAULT`; use
+ * `Process.write(address, data, { force: true })` for those.
+ *
+ * @returns Bytes written (partial counts included); throws only when nothing was written.
+ *
+ * @example
+ * ```ts
+ * import { writev } from "process-vm";
+ * const value = new Uint8Array(new Uint32Array([999]).buffer);
+ * writev(pid, value, { address: healthAddress, length: 4 }); // 4
+ * ```
+ */
+export function writev(
+  pid: number,
+  local: ArrayBufferView | readonly ArrayBufferView[],
+  remote: RemoteRange | readonly RemoteRange[],
+  flags: number | bigint = 0,
+): number {
+  return transferv("process_vm_writev", pid, local, remote, flags);
+}
+
+function transferv(
+  syscall: TransferSyscall,
+  pid: number,
+  local: ArrayBufferView | readonly ArrayBufferView[],
+  remote: RemoteRange | readonly RemoteRange[],
+  flags: unknown,
+): number {
+  checkPid(pid);
+  const f = checkFlags(flags);
+  const locals: readonly unknown[] = Array.isArray(local) ? local : [local];
+  const remotes: readonly unknown[] = Array.isArray(remote) ? remote : [remote];
+
+  // Every check happens before the first transfer.
+  const lBase = new Array<number>(locals.length);
+  const lLen = new Array<number>(locals.length);
+  let lSum = 0;
+  for (let i = 0; i < locals.length; i++) {
+    const view = checkView(locals[i], Array.isArray(local) ? `local[${i}]` : "local");
+    lLen[i] = view.byteLength;
+    lSum += view.byteLength;
+  }
+  if (lSum >= SSIZE_LIMIT) throw new RangeError("the sum of local lengths overflows ssize_t");
+  const rBase = new Array<number | bigint>(remotes.length);
+  const rLen = new Array<number>(remotes.length);
+  let rSum = 0;
+  for (let i = 0; i < remotes.length; i++) {
+    const name = Array.isArray(remote) ? `remote[${i}]` : "remote";
+    const range = remotes[i];
+    if (typeof range !== "object" || range === null) {
+      throw new TypeError(`${name} must be an object { address, length }`);
+    }
+    rBase[i] = checkAddress((range as RemoteRange).address, `${name}.address`);
+    rLen[i] = checkLength((range as RemoteRange).length, `${name}.length`);
+    rSum += rLen[i]!;
+  }
+  if (rSum >= SSIZE_LIMIT) throw new RangeError("the sum of remote lengths overflows ssize_t");
+  // Addresses are taken last, so that nothing can detach or move a buffer in between.
+  for (let i = 0; i < locals.length; i++) lBase[i] = addressOfView(locals[i] as ArrayBufferView);
+
+  const fn = NATIVE[syscall];
+  if (locals.length <= IOV_MAX && remotes.length <= IOV_MAX) {
+    for (let i = 0; i < locals.length; i++) localTable.set(i, lBase[i]!, lLen[i]!);
+    for (let i = 0; i < remotes.length; i++) remoteTable.setAny(i, rBase[i]!, rLen[i]!);
+    const result = rawTransfer(fn, pid, localTable.address, locals.length, remoteTable.address, remotes.length, f);
+    if (result < 0) throw failure(syscall, pid, -result, rBase, rLen, 0, 0);
+    return result;
+  }
+  return splitTransfer(syscall, fn, pid, lBase, lLen, rBase, rLen, f);
+}
+
+/** The first non-empty remote range from entry `from` (offset `offset` into it), for the error message. */
+function failure(
+  syscall: TransferSyscall,
+  pid: number,
+  errno: number,
+  rBase: readonly (number | bigint)[],
+  rLen: readonly number[],
+  from: number,
+  offset: number,
+): ProcessVmError {
+  let i = from;
+  while (i < rLen.length && rLen[i]! - (i === from ? offset : 0) === 0) i++;
+  if (i >= rLen.length) return new ProcessVmError({ errno, syscall, pid });
+  const skip = i === from ? offset : 0;
+  return new ProcessVmError({
+    errno,
+    syscall,
+    pid,
+    address: Number(rBase[i]!) + skip,
+    length: rLen[i]! - skip,
+  });
+}
+
+/**
+ * More than IOV_MAX entries on a side: successive calls, each covering the same
+ * number of bytes on both sides (so that the next call starts where this one
+ * ended), skipping empty entries, stopping at the first short call.
+ */
+function splitTransfer(
+  syscall: TransferSyscall,
+  fn: NativeTransfer,
+  pid: number,
+  lBase: readonly number[],
+  lLen: readonly number[],
+  rBase: readonly (number | bigint)[],
+  rLen: readonly number[],
+  flags: number | bigint,
+): number {
+  let li = 0;
+  let lOff = 0;
+  let ri = 0;
+  let rOff = 0;
+  let total = 0;
+  for (;;) {
+    const lBytes = span(lLen, li, lOff);
+    const rBytes = span(rLen, ri, rOff);
+    const n = Math.min(lBytes, rBytes);
+    if (n === 0) return total;
+    const errorFrom = ri;
+    const errorOffset = rOff;
+    let need = n;
+    let lc = 0;
+    while (need > 0) {
+      const avail = lLen[li]! - lOff;
+      if (avail === 0) {
+        li++;
+        lOff = 0;
+        continue;
+      }
+      const take = Math.min(avail, need);
+      localTable.set(lc++, lBase[li]! + lOff, take);
+      need -= take;
+      lOff += take;
+      if (lOff === lLen[li]) {
+        li++;
+        lOff = 0;
+      }
+    }
+    need = n;
+    let rc = 0;
+    while (need > 0) {
+      const avail = rLen[ri]! - rOff;
+      if (avail === 0) {
+        ri++;
+        rOff = 0;
+        continue;
+      }
+      const take = Math.min(avail, need);
+      const base = rBase[ri]!;
+      remoteTable.setAny(rc++, typeof base === "number" ? base + rOff : base + BigInt(rOff), take);
+      need -= take;
+      rOff += take;
+      if (rOff === rLen[ri]) {
+        ri++;
+        rOff = 0;
+      }
+    }
+    const result = rawTransfer(fn, pid, localTable.address, lc, remoteTable.address, rc, flags);
+    if (result < 0) {
+      if (total === 0) throw failure(syscall, pid, -result, rBase, rLen, errorFrom, errorOffset);
+      return total;
+    }
+    total += result;
+    if (result < n) return total;
+  }
+}
+
+/** Bytes in the next (at most IOV_MAX) non-empty entries from entry `i`, offset `off`. */
+function span(lengths: readonly number[], i: number, off: number): number {
+  let bytes = 0;
+  let entries = 0;
+  for (; i < lengths.length && entries < IOV_MAX; i++) {
+    const len = lengths[i]! - off;
+    off = 0;
+    if (len > 0) {
+      bytes += len;
+      entries++;
+    }
+  }
+  return bytes;
+}

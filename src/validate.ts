@@ -1,0 +1,96 @@
+/**
+ * Argument checks shared by every entry point. Each throws a `TypeError` or
+ * `RangeError` that names the argument, before anything reaches the kernel.
+ *
+ * @module
+ */
+
+/** Largest pid_t (pid_t is a signed 32-bit integer). */
+export const PID_MAX = 0x7fffffff;
+/** 2^64: the first value that does not fit an `unsigned long`. */
+export const TWO_64 = 1n << 64n;
+/** `SSIZE_MAX` + 1 as a double (2^63), exact. */
+export const SSIZE_LIMIT = 2 ** 63;
+
+function describe(value: unknown): string {
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object") return value === null ? "null" : Array.isArray(value) ? "an array" : "an object";
+  return String(value);
+}
+
+/** Checks a process id: a positive 32-bit integer. */
+export function checkPid(pid: unknown, name = "pid"): number {
+  if (typeof pid !== "number") throw new TypeError(`${name} must be a number (got ${describe(pid)})`);
+  if (!Number.isInteger(pid) || pid < 1 || pid > PID_MAX) {
+    throw new RangeError(`${name} must be a positive 32-bit integer (got ${describe(pid)})`);
+  }
+  return pid;
+}
+
+/** Checks a byte count: a non-negative safe integer. */
+export function checkLength(length: unknown, name: string): number {
+  if (typeof length !== "number") throw new TypeError(`${name} must be a number (got ${describe(length)})`);
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`${name} must be a non-negative integer (got ${describe(length)})`);
+  }
+  return length;
+}
+
+/**
+ * Checks a remote address given as `number` (a non-negative safe integer) or
+ * `bigint` (0 to 2^64 - 1), and returns it as a number when it is below 2^53
+ * (every user-space address of x86-64 and aarch64) or the bigint otherwise.
+ */
+export function checkAddress(address: unknown, name: string): number | bigint {
+  if (typeof address === "number") {
+    if (!Number.isInteger(address) || address < 0) {
+      throw new RangeError(`${name} must be a non-negative integer (got ${describe(address)})`);
+    }
+    if (address > Number.MAX_SAFE_INTEGER) {
+      throw new RangeError(`${name} is above 2^53 and cannot be exact as a number; pass a bigint (got ${address})`);
+    }
+    return address;
+  }
+  if (typeof address === "bigint") {
+    if (address < 0n || address >= TWO_64) {
+      throw new RangeError(`${name} must be between 0 and 2^64 - 1 (got ${describe(address)})`);
+    }
+    return address <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(address) : address;
+  }
+  throw new TypeError(`${name} must be a number or a bigint (got ${describe(address)})`);
+}
+
+/** Checks `flags`: an `unsigned long`, passed to the kernel unchanged. */
+export function checkFlags(flags: unknown): number | bigint {
+  if (typeof flags === "number") {
+    if (!Number.isSafeInteger(flags) || flags < 0) {
+      throw new RangeError(`flags must be a non-negative integer (got ${describe(flags)})`);
+    }
+    return flags;
+  }
+  if (typeof flags === "bigint") {
+    if (flags < 0n || flags >= TWO_64) throw new RangeError(`flags must fit an unsigned long (got ${describe(flags)})`);
+    return flags;
+  }
+  throw new TypeError(`flags must be a number or a bigint (got ${describe(flags)})`);
+}
+
+/** Checks that `view` is an `ArrayBufferView` whose buffer is not detached. */
+export function checkView(view: unknown, name: string): ArrayBufferView {
+  if (!ArrayBuffer.isView(view)) {
+    throw new TypeError(`${name} must be an ArrayBufferView such as a Uint8Array (got ${describe(view)})`);
+  }
+  if ((view.buffer as ArrayBuffer).detached) throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
+  return view;
+}
+
+/** Checks `data` to be written: an `ArrayBufferView` or an `ArrayBuffer`, as a byte view. */
+export function toBytes(data: unknown, name: string): Uint8Array {
+  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)) {
+    if ((data as ArrayBuffer).detached) throw new TypeError(`${name} is a detached ArrayBuffer`);
+    return new Uint8Array(data);
+  }
+  const view = checkView(data, name);
+  return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
