@@ -158,3 +158,19 @@ export function nativeBuffer(address: number, length: number): ArrayBuffer {
 /** `PROT_*` and `MAP_*` constants of Linux (the same on x86-64 and aarch64). */
 export const PROT = { NONE: 0, READ: 1, WRITE: 2, EXEC: 4 } as const;
 export const MAP = { SHARED: 0x01, PRIVATE: 0x02, FIXED: 0x10, ANONYMOUS: 0x20, NORESERVE: 0x4000 } as const;
+
+/** `mmap(NULL, length, prot, flags, fd, 0)`; returns the address, or -1 on failure. */
+export function mmap(length: number, prot: number, flags: number, fd = -1): number {
+  const address = Number(libc.mmap(null, length, prot, flags, fd, 0) ?? 0);
+  return address === 0 || address >= 2 ** 64 - 4096 ? -1 : address;
+}
+
+/** `munmap(address, length) === 0`. */
+export function munmap(address: number, length: number): boolean {
+  return libc.munmap(address as unknown as Pointer, length) === 0;
+}
+
+/** `mprotect(address, length, prot) === 0`. */
+export function mprotect(address: number, length: number, prot: number): boolean {
+  return libc.mprotect(address as unknown as Pointer, length, prot) === 0;
+}

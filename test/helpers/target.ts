@@ -35,7 +35,7 @@ export class Target {
     const ready = JSON.parse(await target.#next());
     if (!ready.ready) throw new Error(`target did not start: ${JSON.stringify(ready)}`);
     (target as { pid: number }).pid = ready.pid;
-    target.info = (await target.cmd("info")) as TargetInfo;
+    target.info = (await target.cmd("info")) as unknown as TargetInfo;
     return target;
   }
 
