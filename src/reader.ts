@@ -128,6 +128,8 @@ abstract class RemoteBatch {
   readonly #remote: IovecTable;
   #single: { local: IovecTable; remote: IovecTable } | undefined;
   #completedCount = 0;
+  /** Sum of span lengths: what one complete transfer returns. */
+  readonly #total: number;
 
   protected constructor(syscall: TransferSyscall, pid: number, ranges: readonly RemoteRange[], gap: number, sort: boolean) {
     this.pid = checkPid(pid);
@@ -143,6 +145,7 @@ abstract class RemoteBatch {
     this.completed = new Uint8Array(new ArrayBuffer(Math.max(1, this.count))).subarray(0, this.count);
     this.views = Object.freeze(address.map((_, i) => new Uint8Array(this.buffer, L.rangeOffset[i]!, length[i]!)));
     const spans = L.spanStart.length;
+    this.#total = L.spanLength.reduce((sum, len) => sum + len, 0);
     this.#local = new IovecTable(spans);
     this.#remote = new IovecTable(spans);
     const arena = addressOf(this.buffer);
@@ -170,6 +173,22 @@ abstract class RemoteBatch {
     const fn = this.#fn;
     const local = this.#local;
     const remote = this.#remote;
+    // Fast path: one call moved everything (the common case).
+    if (spans <= IOV_MAX && spans > 0) {
+      const result = fn(pid, local.address, spans, remote.address, spans, 0);
+      if (result === this.#total) {
+        if (this.#completedCount !== this.count) this.completed.fill(1);
+        this.#completedCount = this.count;
+        return this.count;
+      }
+      this.completed.fill(0);
+      if (result === -1) {
+        const errno = lastErrno();
+        if (errno !== EFAULT) throw this.#error(errno, 0, 0);
+      }
+    } else {
+      this.completed.fill(0);
+    }
     let done = 0;
     let s = 0;
     while (s < spans) {
