@@ -211,55 +211,16 @@ function splitTransfer(
   rLen: readonly number[],
   flags: number | bigint,
 ): number {
-  let li = 0;
-  let lOff = 0;
-  let ri = 0;
-  let rOff = 0;
+  const l: Cursor = { i: 0, offset: 0 };
+  const r: Cursor = { i: 0, offset: 0 };
   let total = 0;
   for (;;) {
-    const lBytes = span(lLen, li, lOff);
-    const rBytes = span(rLen, ri, rOff);
-    const n = Math.min(lBytes, rBytes);
+    const n = Math.min(span(lLen, l.i, l.offset), span(rLen, r.i, r.offset));
     if (n === 0) return total;
-    const errorFrom = ri;
-    const errorOffset = rOff;
-    let need = n;
-    let lc = 0;
-    while (need > 0) {
-      const avail = lLen[li]! - lOff;
-      if (avail === 0) {
-        li++;
-        lOff = 0;
-        continue;
-      }
-      const take = Math.min(avail, need);
-      localTable.set(lc++, lBase[li]! + lOff, take);
-      need -= take;
-      lOff += take;
-      if (lOff === lLen[li]) {
-        li++;
-        lOff = 0;
-      }
-    }
-    need = n;
-    let rc = 0;
-    while (need > 0) {
-      const avail = rLen[ri]! - rOff;
-      if (avail === 0) {
-        ri++;
-        rOff = 0;
-        continue;
-      }
-      const take = Math.min(avail, need);
-      const base = rBase[ri]!;
-      remoteTable.setAny(rc++, typeof base === "number" ? base + rOff : base + BigInt(rOff), take);
-      need -= take;
-      rOff += take;
-      if (rOff === rLen[ri]) {
-        ri++;
-        rOff = 0;
-      }
-    }
+    const errorFrom = r.i;
+    const errorOffset = r.offset;
+    const lc = fill(localTable, lBase, lLen, l, n);
+    const rc = fill(remoteTable, rBase, rLen, r, n);
     const result = rawTransfer(fn, pid, localTable.address, lc, remoteTable.address, rc, flags);
     if (result < 0) {
       if (total === 0) throw failure(syscall, pid, -result, rBase, rLen, errorFrom, errorOffset);
@@ -268,6 +229,31 @@ function splitTransfer(
     total += result;
     if (result < n) return total;
   }
+}
+
+/** A position in a list of entries: entry `i`, `offset` bytes into it. */
+interface Cursor {
+  i: number;
+  offset: number;
+}
+
+/** Fills `table` with the next `n` bytes' worth of non-empty entries from `at`, advancing it; returns the entry count. */
+function fill(table: IovecTable, bases: readonly (number | bigint)[], lengths: readonly number[], at: Cursor, n: number): number {
+  let count = 0;
+  while (n > 0) {
+    const avail = lengths[at.i]! - at.offset;
+    if (avail > 0) {
+      const take = Math.min(avail, n);
+      const base = bases[at.i]!;
+      table.setAny(count++, typeof base === "number" ? base + at.offset : base + BigInt(at.offset), take);
+      n -= take;
+      at.offset += take;
+      if (at.offset < lengths[at.i]!) continue;
+    }
+    at.i++;
+    at.offset = 0;
+  }
+  return count;
 }
 
 /** Bytes in the next (at most IOV_MAX) non-empty entries from entry `i`, offset `off`. */

@@ -15,31 +15,21 @@ const LIBC_CANDIDATES = [
   "libc.so",
 ];
 
+/** The arguments of process_vm_readv and process_vm_writev, which share one prototype. */
+const TRANSFER_ARGS = [
+  "i32", // pid_t pid
+  "ptr", // const struct iovec *local_iov
+  "u64", // unsigned long liovcnt
+  "ptr", // const struct iovec *remote_iov
+  "u64", // unsigned long riovcnt
+  "u64", // unsigned long flags
+] as const;
+
 const SYMBOLS = {
   /** ssize_t process_vm_readv(pid_t, const struct iovec *, unsigned long, const struct iovec *, unsigned long, unsigned long) */
-  process_vm_readv: {
-    args: [
-      "i32", // pid_t pid
-      "ptr", // const struct iovec *local_iov
-      "u64", // unsigned long liovcnt
-      "ptr", // const struct iovec *remote_iov
-      "u64", // unsigned long riovcnt
-      "u64", // unsigned long flags
-    ],
-    returns: FFIType.i64_fast, // ssize_t
-  },
+  process_vm_readv: { args: TRANSFER_ARGS, returns: FFIType.i64_fast /* ssize_t */ },
   /** ssize_t process_vm_writev(pid_t, const struct iovec *, unsigned long, const struct iovec *, unsigned long, unsigned long) */
-  process_vm_writev: {
-    args: [
-      "i32", // pid_t pid
-      "ptr", // const struct iovec *local_iov
-      "u64", // unsigned long liovcnt
-      "ptr", // const struct iovec *remote_iov
-      "u64", // unsigned long riovcnt
-      "u64", // unsigned long flags
-    ],
-    returns: FFIType.i64_fast, // ssize_t
-  },
+  process_vm_writev: { args: TRANSFER_ARGS, returns: FFIType.i64_fast /* ssize_t */ },
   /** pid_t getpid(void) */
   getpid: { args: [], returns: "i32" },
   /** long sysconf(int name) */
