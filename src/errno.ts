@@ -44,12 +44,26 @@ export const ERRNO: Readonly<Record<number, ErrnoInfo>> = Object.freeze({
   95: { code: "EOPNOTSUPP", description: "operation not supported" },
 });
 
-/** Name and description for an errno value; unknown values get `E<n>`. */
+/**
+ * Name and description for an errno value; unknown values get `E<n>`.
+ *
+ * @example
+ * ```ts
+ * errnoInfo(3).code; // "ESRCH"
+ * ```
+ */
 export function errnoInfo(errno: number): ErrnoInfo {
   return ERRNO[errno] ?? { code: `E${errno}`, description: `unknown error ${errno}` };
 }
 
-/** The errno value for a name, or `undefined`. */
+/**
+ * The errno value for a name, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * errnoNumber("EPERM"); // 1
+ * ```
+ */
 export function errnoNumber(code: string): number | undefined {
   for (const key in ERRNO) if (ERRNO[+key]!.code === code) return +key;
   return undefined;

@@ -9,13 +9,28 @@
  */
 import { addressOf } from "./libc.ts";
 
-/** `sizeof(struct iovec)` on 64-bit Linux. */
+/**
+ * `sizeof(struct iovec)` on 64-bit Linux.
+ *
+ * @example
+ * ```ts
+ * const table = new ArrayBuffer(count * IOVEC_SIZE);
+ * ```
+ */
 export const IOVEC_SIZE = 16;
 /** `offsetof(struct iovec, iov_base)`. */
 export const IOV_BASE_OFFSET = 0;
 /** `offsetof(struct iovec, iov_len)`. */
 export const IOV_LEN_OFFSET = 8;
-/** `IOV_MAX` (`UIO_MAXIOV`): the most entries one call accepts on either side. */
+/**
+ * `IOV_MAX` (`UIO_MAXIOV`): the most entries one call accepts on either side.
+ * `readv`/`writev` split longer lists into successive calls.
+ *
+ * @example
+ * ```ts
+ * const calls = Math.ceil(ranges.length / IOV_MAX);
+ * ```
+ */
 export const IOV_MAX = 1024;
 
 const TWO_32 = 4294967296;
@@ -27,6 +42,13 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
 /**
  * A fixed-capacity table of iovec entries. The backing `ArrayBuffer` is owned
  * by the table, so `address` stays valid for as long as the table is reachable.
+ *
+ * @example
+ * ```ts
+ * const remote = new IovecTable(2);
+ * remote.set(0, 0x7f0000001000, 8);
+ * remote.set(1, 0x7f0000002000, 16);
+ * ```
  */
 export class IovecTable {
   /** Number of entries the table holds. */

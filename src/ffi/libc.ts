@@ -116,7 +116,14 @@ export function lastErrno(): number {
   return read.i32(errnoAddress as unknown as Pointer, 0);
 }
 
-/** The system page size (`sysconf(_SC_PAGESIZE)`). */
+/**
+ * The system page size (`sysconf(_SC_PAGESIZE)`): 4096 on x86-64, 4, 16 or 64 KiB on aarch64.
+ *
+ * @example
+ * ```ts
+ * const pageEnd = Math.ceil((address + 1) / PAGE_SIZE) * PAGE_SIZE;
+ * ```
+ */
 export const PAGE_SIZE: number = Number(libc.sysconf(30 /* _SC_PAGESIZE */)) || 4096;
 
 /**
