@@ -306,6 +306,12 @@ describe("small typed arrays", () => {
     }
   });
 
+  test("views over a SharedArrayBuffer (as Workers use) are filled at their offset", () => {
+    const shared = new Uint8Array(new SharedArrayBuffer(16));
+    expect(readv(t.pid, shared.subarray(4, 12), { address: t.info.data + 40, length: 8 })).toBe(8);
+    expect([...shared]).toEqual([0, 0, 0, 0, ...pattern(40, 8), 0, 0, 0, 0]);
+  });
+
   test("reading our own memory (the test process itself)", () => {
     const source = new Uint8Array(new ArrayBuffer(16)).map((_, i) => 100 + i);
     const out = buf(16);
