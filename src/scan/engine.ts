@@ -1,0 +1,475 @@
+/**
+ * The work of a scan, cut into tasks that run the same way on the main thread
+ * (in slices) or in a Worker: read 1 MiB chunks into one reused ArrayBuffer,
+ * run the compiled routine, and collect matches into flat typed arrays.
+ *
+ * @module
+ */
+import { IOV_MAX, IovecTable } from "../ffi/iovec.ts";
+import { addressOf } from "../ffi/libc.ts";
+import { nativeTransfer, rawTransfer } from "../syscall.ts";
+import { VALUE_SIZE, type ValueType } from "../types.ts";
+import { patternMatcher, type CompiledPattern, type PatternMatcher } from "./pattern.ts";
+import type { NumericSpec } from "./query.ts";
+import {
+  alignedRoutine, ARRAY, exactNeedle, nextRoutine, snapshotAlignedRoutine, snapshotUnalignedRoutine, unalignedRoutine,
+} from "./routines.ts";
+
+/** Bytes read per call. */
+export const CHUNK = 1 << 20;
+/** Matches of a next scan within this many bytes of each other are read as one span (one iovec). */
+export const SPAN_GAP = 4096;
+/** Fields per piece in a task's `pieces`: address, length (of start positions), limit (readable end), snapshot offset. */
+export const PIECE = 4;
+
+const ESRCH = 3;
+const EPERM = 1;
+
+/** What a scan compares: numbers through a compiled routine, or bytes through a pattern. */
+export type Matcher =
+  | { kind: "numeric"; spec: NumericSpec }
+  | { kind: "bytes"; op: "eq" | "ne" | "changed" | "unchanged" | "any"; pattern: CompiledPattern | null; width: number };
+
+export type Task =
+  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array }
+  | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer }
+  | { kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; snap: SharedArrayBuffer }
+  | { kind: "next"; pid: number; matcher: Matcher; width: number; addresses: Float64Array; values: Uint8Array; from: number; to: number };
+
+export interface TaskResult {
+  /** Match addresses, ascending. */
+  addresses: Float64Array;
+  /** `width` bytes per match: the value read. */
+  values: Uint8Array;
+  count: number;
+  /** Bytes (or, for next scans, matches × width) examined. */
+  bytes: number;
+  /** Bytes that could not be read. */
+  skipped: number;
+  /** Snapshot tasks: bytes read from the start of each piece. */
+  read?: Float64Array;
+  /** A fatal errno (ESRCH, EPERM…) and where. */
+  errno?: number;
+  errAddress?: number;
+}
+
+/** Growable flat output. */
+class Out {
+  addresses: Float64Array;
+  values: Uint8Array;
+  count = 0;
+  readonly width: number;
+  constructor(width: number, capacity = 1024) {
+    this.width = width;
+    this.addresses = new Float64Array(capacity);
+    this.values = new Uint8Array(capacity * width);
+  }
+  grow(need: number): void {
+    let cap = this.addresses.length;
+    while (cap < need) cap *= 2;
+    const a = new Float64Array(cap);
+    a.set(this.addresses.subarray(0, this.count));
+    const v = new Uint8Array(cap * this.width);
+    v.set(this.values.subarray(0, this.count * this.width));
+    this.addresses = a;
+    this.values = v;
+  }
+  /** Adds `n` matches at local offsets `offs[0..n)` (times `scale`) of `src`, whose offset 0 is at `base`. */
+  addMany(base: number, offs: Int32Array, n: number, scale: number, src: Uint8Array): void {
+    if (this.count + n > this.addresses.length) this.grow(this.count + n);
+    const w = this.width;
+    const a = this.addresses;
+    const v = this.values;
+    let c = this.count;
+    for (let k = 0; k < n; k++) {
+      const off = offs[k]! * scale;
+      a[c] = base + off;
+      const d = c * w;
+      for (let b = 0; b < w; b++) v[d + b] = src[off + b]!;
+      c++;
+    }
+    this.count = c;
+  }
+  result(bytes: number, skipped: number): TaskResult {
+    return {
+      addresses: this.addresses.slice(0, this.count),
+      values: this.values.slice(0, this.count * this.width),
+      count: this.count,
+      bytes,
+      skipped,
+    };
+  }
+}
+
+/** Per-thread scratch: the chunk buffer and its views, iovec tables. */
+class Scratch {
+  readonly buffer = new ArrayBuffer(CHUNK + 64);
+  readonly address = addressOf(this.buffer);
+  readonly u8 = new Uint8Array(this.buffer);
+  readonly buf = Buffer.from(this.buffer);
+  readonly dv = new DataView(this.buffer);
+  readonly arrays = new Map<ValueType, ArrayLike<number | bigint>>();
+  readonly out = new Int32Array(CHUNK + 64);
+  readonly offs = new Int32Array(CHUNK);
+  readonly idx = new Int32Array(CHUNK);
+  readonly local = new IovecTable(IOV_MAX);
+  readonly remote = new IovecTable(IOV_MAX);
+  readonly fn = nativeTransfer("process_vm_readv");
+  array(type: ValueType): ArrayLike<number | bigint> {
+    let a = this.arrays.get(type);
+    if (!a) {
+      const w = VALUE_SIZE[type];
+      a = new ARRAY[type](this.buffer, 0, Math.floor(this.buffer.byteLength / w));
+      this.arrays.set(type, a);
+    }
+    return a;
+  }
+  /** One remote range into local memory at `localAddress`: bytes read or -errno. */
+  read(pid: number, localAddress: number, address: number, length: number): number {
+    this.local.set(0, localAddress, length);
+    this.remote.set(0, address, length);
+    return rawTransfer(this.fn, pid, this.local.address, 1, this.remote.address, 1, 0);
+  }
+}
+
+let scratch: Scratch | undefined;
+const matchers = new WeakMap<CompiledPattern, PatternMatcher>();
+
+function fatal(errno: number): boolean {
+  return errno === ESRCH || errno === EPERM;
+}
+
+/** Runs one task to the end. */
+export function runTask(task: Task): TaskResult {
+  const s = (scratch ??= new Scratch());
+  switch (task.kind) {
+    case "first": return runFirst(s, task);
+    case "snapshot": return runSnapshot(s, task);
+    case "snapNext": return runSnapNext(s, task);
+    case "next": return runNext(s, task);
+  }
+}
+
+function patternOf(m: Matcher): PatternMatcher {
+  const p = (m as { pattern: CompiledPattern }).pattern;
+  let pm = matchers.get(p);
+  if (!pm) matchers.set(p, (pm = patternMatcher(p)));
+  return pm;
+}
+
+function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResult {
+  const { pid, matcher, width: w, align, pieces } = task;
+  const out = new Out(w);
+  let bytes = 0;
+  let skipped = 0;
+  const spec = matcher.kind === "numeric" ? matcher.spec : null;
+  const needle = spec ? exactNeedle(spec) : null;
+  const needleBuf = needle ? Buffer.from(needle) : null;
+  const fast = spec !== null && align === w;
+  const aligned = spec && fast ? alignedRoutine(spec) : null;
+  const unaligned = spec && !fast ? unalignedRoutine(spec) : null;
+  const arr = spec ? s.array(spec.type) : null;
+  const pm = matcher.kind === "bytes" ? patternOf(matcher) : null;
+  const offs = s.out;
+  for (let q = 0; q < pieces.length; q += PIECE) {
+    const start = pieces[q]!;
+    const end = start + pieces[q + 1]!;
+    const limit = pieces[q + 2]!;
+    for (let a = start; a < end; ) {
+      const want = Math.min(end - a, CHUNK);
+      const readLen = Math.min(want + w - 1, limit - a);
+      const lo = a % 8;
+      const n = s.read(pid, s.address + lo, a, readLen);
+      if (n < 0) {
+        if (fatal(-n)) return { ...out.result(bytes, skipped), errno: -n, errAddress: a };
+        skipped += want;
+        bytes += want;
+        a += want;
+        continue;
+      }
+      const base = a - lo;
+      const avail = lo + n;
+      const to = Math.min(lo + want, avail - w + 1);
+      let from = lo + ((align - (a % align)) % align);
+      if (n < readLen && n < want) skipped += want - n;
+      bytes += want;
+      if (to > from) {
+        if (pm) {
+          let c = 0;
+          pm.find(s.buf, from, to, avail, (p) => {
+            if ((base + p) % align === 0) offs[c++] = p;
+          });
+          out.addMany(base, offs, c, 1, s.u8);
+        } else {
+          let dense = needleBuf === null;
+          if (needleBuf) {
+            // Native byte search for the value, then an alignment check; the loop once matches turn out dense.
+            const view = avail < s.buf.length ? s.buf.subarray(0, avail) : s.buf;
+            let c = 0;
+            let p = view.indexOf(needleBuf, from);
+            while (p >= 0 && p < to) {
+              if ((base + p) % align === 0) offs[c++] = p;
+              if (c >= 64 && p - from < c * 64) {
+                dense = true;
+                from = p + 1;
+                from += (align - ((base + from) % align)) % align;
+                break;
+              }
+              p = view.indexOf(needleBuf, p + 1);
+            }
+            out.addMany(base, offs, c, 1, s.u8);
+          }
+          if (dense && from < to) {
+            if (aligned) {
+              const c = aligned(arr!, Math.ceil(from / w), Math.ceil(to / w), offs);
+              out.addMany(base, offs, c, w, s.u8);
+            } else if (unaligned) {
+              const c = unaligned(s.dv, from, to, align, offs);
+              out.addMany(base, offs, c, 1, s.u8);
+            }
+          }
+        }
+      }
+      a += want;
+    }
+  }
+  return out.result(bytes, skipped);
+}
+
+function runSnapshot(s: Scratch, task: Extract<Task, { kind: "snapshot" }>): TaskResult {
+  const { pid, pieces, snap } = task;
+  const snapAddress = addressOf(snap as unknown as ArrayBuffer);
+  const read = new Float64Array(pieces.length / PIECE);
+  let bytes = 0;
+  let skipped = 0;
+  for (let q = 0, k = 0; q < pieces.length; q += PIECE, k++) {
+    const start = pieces[q]!;
+    const len = pieces[q + 1]!;
+    const off = pieces[q + 3]!;
+    let got = 0;
+    while (got < len) {
+      const step = Math.min(len - got, CHUNK);
+      const n = s.read(pid, snapAddress + off + got, start + got, step);
+      if (n < 0 && fatal(-n)) {
+        return { addresses: new Float64Array(0), values: new Uint8Array(0), count: 0, bytes, skipped, read, errno: -n, errAddress: start + got };
+      }
+      if (n > 0) got += n;
+      if (n < step) break;
+    }
+    read[k] = got;
+    bytes += len;
+    skipped += len - got;
+  }
+  return { addresses: new Float64Array(0), values: new Uint8Array(0), count: 0, bytes, skipped, read };
+}
+
+function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): TaskResult {
+  const { pid, matcher, width: w, align, pieces, snap } = task;
+  const out = new Out(w);
+  const snapU8 = new Uint8Array(snap);
+  const offs = s.out;
+  let bytes = 0;
+  let skipped = 0;
+  let routine: ((from: number, to: number, base: number, delta: number) => number) | null = null;
+  if (matcher.kind === "numeric") {
+    const spec = matcher.spec;
+    if (align === w) {
+      const f = snapshotAlignedRoutine(spec);
+      const cur = s.array(spec.type);
+      const old = new ARRAY[spec.type](snap, 0, Math.floor(snap.byteLength / w));
+      routine = (from, to, _base, delta) => {
+        const c = f(cur, old, delta / w, Math.ceil(from / w), Math.ceil(to / w), offs);
+        for (let k = 0; k < c; k++) offs[k]! *= w;
+        return c;
+      };
+    } else {
+      const f = snapshotUnalignedRoutine(spec);
+      const odv = new DataView(snap);
+      routine = (from, to, _base, delta) => f(s.dv, odv, delta, from, to, align, offs);
+    }
+  } else {
+    const op = matcher.op;
+    routine = (from, to, base, delta) => {
+      let c = 0;
+      const u8 = s.u8;
+      for (let p = from; p < to; p++) {
+        if ((base + p) % align !== 0) continue;
+        let same = true;
+        for (let b = 0; b < w; b++) if (u8[p + b] !== snapU8[p + delta + b]) { same = false; break; }
+        if (op === "changed" ? !same : same) offs[c++] = p;
+      }
+      return c;
+    };
+  }
+  for (let q = 0; q < pieces.length; q += PIECE) {
+    const start = pieces[q]!;
+    const end = start + pieces[q + 1]!;
+    const limit = pieces[q + 2]!;
+    const snapOff = pieces[q + 3]!;
+    for (let a = start; a < end; ) {
+      const want = Math.min(end - a, CHUNK);
+      const readLen = Math.min(want + w - 1, limit - a);
+      const lo = a % 8;
+      const n = s.read(pid, s.address + lo, a, readLen);
+      bytes += want;
+      if (n < 0) {
+        if (fatal(-n)) return { ...out.result(bytes, skipped), errno: -n, errAddress: a };
+        skipped += want;
+        a += want;
+        continue;
+      }
+      if (n < want) skipped += want - n;
+      const base = a - lo;
+      const to = Math.min(lo + want, lo + n - w + 1);
+      const from = lo + ((align - (a % align)) % align);
+      const delta = snapOff + (a - start) - lo;
+      if (to > from) {
+        const c = routine(from, to, base, delta);
+        out.addMany(base, offs, c, 1, s.u8);
+      }
+      a += want;
+    }
+  }
+  return out.result(bytes, skipped);
+}
+
+function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult {
+  const { pid, matcher, width: w, addresses, values, from, to } = task;
+  const out = new Out(w, Math.max(16, Math.min(1 << 20, to - from)));
+  const offs = s.offs;
+  const idx = s.idx;
+  const keep = s.out;
+  let skipped = 0;
+  const numeric = matcher.kind === "numeric" ? matcher.spec : null;
+  const routine = numeric ? nextRoutine(numeric) : null;
+  const old = numeric ? new ARRAY[numeric.type](values.buffer, values.byteOffset, values.byteLength / w) : null;
+  const spanLocal = new Int32Array(IOV_MAX);
+  const spanStart = new Float64Array(IOV_MAX);
+  const spanFirst = new Int32Array(IOV_MAX + 1);
+  const pm = matcher.kind === "bytes" && matcher.pattern ? patternOf(matcher) : null;
+  let j = from;
+  while (j < to) {
+    // A batch: up to IOV_MAX spans filling the chunk buffer.
+    let spans = 0;
+    let pos = 0;
+    const j0 = j;
+    while (j < to && spans < IOV_MAX) {
+      const st = addresses[j]!;
+      let e = st + w;
+      let k = j + 1;
+      while (k < to) {
+        const ak = addresses[k]!;
+        if (ak - e > SPAN_GAP || ak + w - st > CHUNK) break;
+        if (ak + w > e) e = ak + w;
+        k++;
+      }
+      const len = e - st;
+      const lpos = pos + ((st - pos) % 8 + 8) % 8; // keep local offset ≡ address mod 8
+      if (lpos + len > CHUNK + 64 - 8 && spans > 0) break;
+      s.local.set(spans, s.address + lpos, len);
+      s.remote.set(spans, st, len);
+      spanLocal[spans] = lpos;
+      spanStart[spans] = st;
+      spanFirst[spans] = j;
+      spans++;
+      pos = lpos + len;
+      j = k;
+    }
+    spanFirst[spans] = j;
+    const r = rawTransfer(s.fn, pid, s.local.address, spans, s.remote.address, spans, 0);
+    if (r < 0 && fatal(-r)) return { ...out.result((j0 - from) * w, skipped), errno: -r, errAddress: addresses[j0]! };
+    // Spans wholly read; the first one that is not: its matches one by one; the batch ends there.
+    let left = Math.max(0, r);
+    let n = 0;
+    let t = 0;
+    for (; t < spans; t++) {
+      const len = s.local.length(t);
+      if (left < len) break;
+      left -= len;
+      for (let m = spanFirst[t]!; m < spanFirst[t + 1]!; m++) {
+        offs[n] = spanLocal[t]! + (addresses[m]! - spanStart[t]!);
+        idx[n++] = m;
+      }
+    }
+    if (t < spans) {
+      for (let m = spanFirst[t]!; m < spanFirst[t + 1]!; m++) {
+        const off = spanLocal[t]! + (addresses[m]! - spanStart[t]!);
+        const got = s.read(pid, s.address + off, addresses[m]!, w);
+        if (got === w) {
+          offs[n] = off;
+          idx[n++] = m;
+        } else {
+          if (got < 0 && fatal(-got)) return { ...out.result((m - from) * w, skipped), errno: -got, errAddress: addresses[m]! };
+          skipped += w;
+        }
+      }
+      j = spanFirst[t + 1]!;
+    }
+    // Compare.
+    let c: number;
+    if (routine) {
+      c = routineWithIdx(routine, s.dv, offs, idx, n, old!, keep);
+    } else {
+      c = 0;
+      const op = (matcher as { op: string }).op;
+      const u8 = s.u8;
+      for (let k = 0; k < n; k++) {
+        const off = offs[k]!;
+        const vo = idx[k]! * w;
+        let ok: boolean;
+        if (op === "eq" || op === "ne") {
+          let hit = pm !== null;
+          const p = (matcher as { pattern: CompiledPattern }).pattern;
+          for (let b = 0; b < w && hit; b++) if ((u8[off + b]! & p.mask[b]!) !== p.bytes[b]) hit = false;
+          ok = op === "eq" ? hit : !hit;
+        } else if (op === "any") {
+          ok = true;
+        } else {
+          let same = true;
+          for (let b = 0; b < w; b++) if (u8[off + b] !== values[vo + b]) { same = false; break; }
+          ok = op === "changed" ? !same : same;
+        }
+        if (ok) keep[c++] = k;
+      }
+    }
+    if (out.count + c > out.addresses.length) out.grow(out.count + c);
+    const A = out.addresses;
+    const V = out.values;
+    const u8 = s.u8;
+    let oc = out.count;
+    for (let z = 0; z < c; z++) {
+      const k = keep[z]!;
+      const off = offs[k]!;
+      A[oc] = addresses[idx[k]!]!;
+      const d = oc * w;
+      for (let b = 0; b < w; b++) V[d + b] = u8[off + b]!;
+      oc++;
+    }
+    out.count = oc;
+  }
+  return out.result((to - from) * w, skipped);
+}
+
+/** The next routine reads `old[j0 + k]`; give it the old values gathered by `idx`. */
+function routineWithIdx(
+  routine: ReturnType<typeof nextRoutine>,
+  dv: DataView,
+  offs: Int32Array,
+  idx: Int32Array,
+  n: number,
+  old: ArrayLike<number | bigint>,
+  keep: Int32Array,
+): number {
+  // Matches of a batch are consecutive unless one was unreadable; gather runs of consecutive indices.
+  let c = 0;
+  let k = 0;
+  while (k < n) {
+    let e = k + 1;
+    while (e < n && idx[e] === idx[e - 1]! + 1) e++;
+    const m = routine(dv, offs.subarray(k, e), e - k, old, idx[k]!, keep.subarray(c));
+    for (let z = 0; z < m; z++) keep[c + z]! += k;
+    c += m;
+    k = e;
+  }
+  return c;
+}

@@ -1,0 +1,166 @@
+/**
+ * Scan routines: one loop compiled per scan (type × op × alignment), so that
+ * the comparison is chosen once per scan and never once per address. Each
+ * loop is generated with the comparison inlined, and the query's operands
+ * are constants of its closure, so the JIT sees one monomorphic loop.
+ *
+ * @module
+ */
+import type { ValueType } from "../types.ts";
+import { VALUE_SIZE } from "../types.ts";
+import type { NumericSpec } from "./query.ts";
+
+/** Typed array classes per type. */
+export const ARRAY: Record<ValueType, { new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): ArrayLike<number | bigint> }> = {
+  i8: Int8Array, u8: Uint8Array, i16: Int16Array, u16: Uint16Array, i32: Int32Array, u32: Uint32Array,
+  i64: BigInt64Array, u64: BigUint64Array, f32: Float32Array, f64: Float64Array,
+};
+
+const GETTER: Record<ValueType, string> = {
+  i8: "getInt8", u8: "getUint8", i16: "getInt16", u16: "getUint16", i32: "getInt32", u32: "getUint32",
+  i64: "getBigInt64", u64: "getBigUint64", f32: "getFloat32", f64: "getFloat64",
+};
+
+/** `(arr, from, to, out) => n`: indices i in [from, to) of `arr` whose element matches, written to `out`. */
+export type AlignedRoutine = (arr: ArrayLike<number | bigint>, from: number, to: number, out: Int32Array) => number;
+/** `(dv, from, to, step, out) => n`: byte offsets in [from, to) by `step` whose value matches. */
+export type UnalignedRoutine = (dv: DataView, from: number, to: number, step: number, out: Int32Array) => number;
+/** `(cur, old, delta, from, to, out) => n`: indices i whose `cur[i]` matches against `old[i + delta]`. */
+export type SnapshotAlignedRoutine = (cur: ArrayLike<number | bigint>, old: ArrayLike<number | bigint>, delta: number, from: number, to: number, out: Int32Array) => number;
+/** `(dv, odv, delta, from, to, step, out) => n`: byte offsets p whose value matches against the one at `p + delta` of `odv`. */
+export type SnapshotUnalignedRoutine = (dv: DataView, odv: DataView, delta: number, from: number, to: number, step: number, out: Int32Array) => number;
+/** `(dv, offs, n, old, j0, out) => m`: k in [0, n) whose value at `offs[k]` matches against `old[j0 + k]`. */
+export type NextRoutine = (dv: DataView, offs: Int32Array, n: number, old: ArrayLike<number | bigint>, j0: number, out: Int32Array) => number;
+
+/** The comparison as a JS expression over `v` (value) and `o` (old value). */
+function condition(spec: NumericSpec): string {
+  const float = spec.type === "f32" || spec.type === "f64";
+  const tol = spec.tol;
+  switch (spec.op) {
+    case "any": return "true";
+    case "eq": return float && tol > 0 ? "(v >= LO && v <= HI)" : "v === A";
+    case "ne": return float && tol > 0 ? "!(v >= LO && v <= HI)" : "v !== A";
+    case "gt": return "v > A";
+    case "lt": return "v < A";
+    case "range": return "(v >= A && v <= B)";
+    case "changed": return "v !== o";
+    case "unchanged": return "v === o";
+    case "increased": return "v > o";
+    case "decreased": return "v < o";
+    case "increasedBy":
+    case "decreasedBy": {
+      const d = spec.op === "increasedBy" ? "(v - o)" : "(o - v)";
+      if (!float) return `${d} === A`;
+      if (tol > 0) return `Math.abs(${d} - A) <= T`;
+      // No tolerance given: a difference of floats is exact only by luck, so allow a few units in the last place.
+      const eps = spec.type === "f32" ? 2 ** -21 : 2 ** -50;
+      return `Math.abs(${d} - A) <= ${eps} * Math.max(Math.abs(v), Math.abs(o), Math.abs(A))`;
+    }
+  }
+}
+
+function constants(spec: NumericSpec): [string[], unknown[]] {
+  const tol = spec.tol;
+  const a = spec.a;
+  const lo = typeof a === "number" ? a - tol : 0;
+  const hi = typeof a === "number" ? a + tol : 0;
+  return [["A", "B", "T", "LO", "HI"], [spec.a, spec.b, tol, lo, hi]];
+}
+
+function compile<F>(spec: NumericSpec, body: string): F {
+  const [names, values] = constants(spec);
+  // eslint-disable-next-line no-new-func
+  return new Function(...names, `"use strict"; return ${body};`)(...values) as F;
+}
+
+const cache = new Map<string, unknown>();
+
+function cached<F>(kind: string, spec: NumericSpec, make: () => F): F {
+  const key = `${kind}|${spec.type}|${spec.op}|${String(spec.a)}|${String(spec.b)}|${spec.tol}`;
+  let f = cache.get(key) as F | undefined;
+  if (f === undefined) {
+    if (cache.size > 256) cache.clear();
+    f = make();
+    cache.set(key, f);
+  }
+  return f;
+}
+
+/** The loop over naturally aligned elements of a chunk. */
+export function alignedRoutine(spec: NumericSpec): AlignedRoutine {
+  return cached("a", spec, () =>
+    compile<AlignedRoutine>(spec, `function aligned(arr, from, to, out) {
+      let n = 0;
+      for (let i = from; i < to; i++) { const v = arr[i]; if (${condition(spec)}) out[n++] = i; }
+      return n;
+    }`),
+  );
+}
+
+/** The loop over every `step`-th byte offset of a chunk. */
+export function unalignedRoutine(spec: NumericSpec): UnalignedRoutine {
+  return cached("u", spec, () =>
+    compile<UnalignedRoutine>(spec, `function unaligned(dv, from, to, step, out) {
+      let n = 0;
+      for (let p = from; p < to; p += step) { const v = dv.${GETTER[spec.type]}(p, true); if (${condition(spec)}) out[n++] = p; }
+      return n;
+    }`),
+  );
+}
+
+/** The loop comparing a chunk with a snapshot, aligned. */
+export function snapshotAlignedRoutine(spec: NumericSpec): SnapshotAlignedRoutine {
+  return cached("sa", spec, () =>
+    compile<SnapshotAlignedRoutine>(spec, `function snapshotAligned(cur, old, delta, from, to, out) {
+      let n = 0;
+      for (let i = from; i < to; i++) { const v = cur[i]; const o = old[i + delta]; if (${condition(spec)}) out[n++] = i; }
+      return n;
+    }`),
+  );
+}
+
+/** The loop comparing a chunk with a snapshot at every `step`-th byte. */
+export function snapshotUnalignedRoutine(spec: NumericSpec): SnapshotUnalignedRoutine {
+  const g = GETTER[spec.type];
+  return cached("su", spec, () =>
+    compile<SnapshotUnalignedRoutine>(spec, `function snapshotUnaligned(dv, odv, delta, from, to, step, out) {
+      let n = 0;
+      for (let p = from; p < to; p += step) { const v = dv.${g}(p, true); const o = odv.${g}(p + delta, true); if (${condition(spec)}) out[n++] = p; }
+      return n;
+    }`),
+  );
+}
+
+/** The loop over the matches of the previous scan. */
+export function nextRoutine(spec: NumericSpec): NextRoutine {
+  return cached("n", spec, () =>
+    compile<NextRoutine>(spec, `function next(dv, offs, n, old, j0, out) {
+      let m = 0;
+      for (let k = 0; k < n; k++) { const v = dv.${GETTER[spec.type]}(offs[k], true); const o = old[j0 + k]; if (${condition(spec)}) out[m++] = k; }
+      return m;
+    }`),
+  );
+}
+
+/**
+ * Needle bytes for an exact search, when an `eq` can be found with a native
+ * byte search (integers, and floats other than ±0 with no tolerance); else null.
+ */
+export function exactNeedle(spec: NumericSpec): Uint8Array | null {
+  if (spec.op !== "eq") return null;
+  const float = spec.type === "f32" || spec.type === "f64";
+  if (float && (spec.tol > 0 || spec.a === 0 || Number.isNaN(spec.a))) return null;
+  const size = VALUE_SIZE[spec.type];
+  const buf = new ArrayBuffer(size);
+  const dv = new DataView(buf);
+  const a = spec.a;
+  switch (spec.type) {
+    case "i8": case "u8": dv.setUint8(0, Number(a) & 0xff); break;
+    case "i16": case "u16": dv.setUint16(0, Number(a) & 0xffff, true); break;
+    case "i32": case "u32": dv.setUint32(0, Number(a) >>> 0, true); break;
+    case "i64": case "u64": dv.setBigUint64(0, BigInt.asUintN(64, BigInt(a)), true); break;
+    case "f32": dv.setFloat32(0, Number(a), true); break;
+    case "f64": dv.setFloat64(0, Number(a), true); break;
+  }
+  return new Uint8Array(buf);
+}
