@@ -1,0 +1,123 @@
+/**
+ * Patches: bytes written over code or data, with the original bytes kept so
+ * that they can be put back.
+ *
+ * @module
+ */
+import type { Process } from "../process.ts";
+import { toBytes } from "../validate.ts";
+
+/** A patch in place. */
+export interface Patch extends Disposable {
+  /** Where the patch starts. */
+  readonly address: number;
+  /** The bytes written. */
+  readonly bytes: Uint8Array;
+  /** The bytes that were there before. */
+  readonly original: Uint8Array;
+  /** `true` until restored. */
+  readonly active: boolean;
+  /**
+   * Writes the original bytes back. Returns `true` when it did; `false` when
+   * already restored or when the target has exited (nothing to restore).
+   *
+   * @throws {ProcessVmError} when the target lives but the write fails (the range was unmapped).
+   */
+  restore(): boolean;
+}
+
+/** x86-64 `nop`. */
+const NOP_X64 = 0x90;
+/** aarch64 `nop` (`d503201f`), little-endian. */
+const NOP_ARM64 = [0x1f, 0x20, 0x03, 0xd5];
+
+/**
+ * Writes `bytes` at `address` and keeps the bytes that were there. Read-only
+ * code is written through the core's forced write (`/proc/PID/mem`).
+ *
+ * @throws {ProcessVmError} when the range cannot be read or written.
+ * @example
+ * ```ts
+ * // `sub dword [rbx+0x30], eax` -> `add dword [rbx+0x30], eax`
+ * const p = patch(proc, code + 0x1234, [0x01, 0x43, 0x30]);
+ * // ...
+ * p.restore();
+ * ```
+ */
+export function patch(process: Process, address: number | bigint, bytes: ArrayBufferView | ArrayBuffer | readonly number[]): Patch {
+  const a = Number(address);
+  if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`address must be a positive safe integer (got ${String(address)})`);
+  const data = Array.isArray(bytes)
+    ? Uint8Array.from(bytes as readonly number[], (b, i) => {
+        if (!Number.isInteger(b) || b < 0 || b > 255) throw new RangeError(`bytes[${i}] must be a byte (got ${b})`);
+        return b;
+      })
+    : toBytes(bytes as ArrayBufferView | ArrayBuffer, "bytes").slice();
+  if (data.length === 0) throw new RangeError("bytes must not be empty");
+  const original = process.read(a, data.length);
+  process.write(a, data, { force: true });
+  let active = true;
+  const handle: Patch = {
+    address: a,
+    bytes: data,
+    original,
+    get active() {
+      return active;
+    },
+    restore(): boolean {
+      if (!active) return false;
+      active = false;
+      try {
+        process.write(a, original, { force: true });
+        return true;
+      } catch (error) {
+        if (!isAlive(process.pid)) return false;
+        active = true;
+        throw error;
+      }
+    },
+    [Symbol.dispose]() {
+      handle.restore();
+    },
+  };
+  return handle;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    globalThis.process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM";
+  }
+}
+
+/** Options of {@link nop}. */
+export interface NopOptions {
+  /** Instruction set of the target (default: this machine's, `process.arch`). */
+  arch?: "x64" | "arm64";
+}
+
+/**
+ * Overwrites `length` bytes of code with no-ops: `0x90` on x86-64; on aarch64
+ * the 4-byte `nop` `d503201f`, so `length` must be a multiple of 4 there.
+ *
+ * @throws {RangeError} for an aarch64 length that is not a multiple of 4.
+ * @example
+ * ```ts
+ * const p = nop(proc, code + 0x1234, 3); // remove a 3-byte `sub`
+ * p.restore();
+ * ```
+ */
+export function nop(process: Process, address: number | bigint, length: number, options: NopOptions = {}): Patch {
+  if (!Number.isSafeInteger(length) || length <= 0) throw new RangeError(`length must be a positive integer (got ${length})`);
+  const arch = options.arch ?? (globalThis.process.arch === "arm64" ? "arm64" : "x64");
+  const bytes = new Uint8Array(length);
+  if (arch === "arm64") {
+    if (length % 4 !== 0) throw new RangeError(`aarch64 instructions are 4 bytes: length ${length} is not a multiple of 4`);
+    for (let i = 0; i < length; i++) bytes[i] = NOP_ARM64[i % 4]!;
+  } else {
+    bytes.fill(NOP_X64);
+  }
+  return patch(process, address, bytes);
+}
