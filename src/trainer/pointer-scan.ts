@@ -83,6 +83,12 @@ export interface PointerScanStats {
 /**
  * The paths found by {@link findPointerPaths}: iterable chains in the form
  * `resolve` takes, shortest first.
+ *
+ * @example
+ * ```ts
+ * const paths = await findPointerPaths(proc, hpAddress);
+ * for (const path of paths) console.log(formatChain(path), resolve(proc, path));
+ * ```
  */
 export class PointerPaths implements Iterable<PointerPath> {
   /** The paths. */
@@ -398,7 +404,8 @@ export async function findPointerPaths(process: Process, address: number | bigin
   const spillW = Uint32Array.from(spillOrder, (i) => spillSlot[i]!);
 
   // ---- search ----
-  const slotAddress = (word: number): { address: number; region: number } => {
+  /** Region of slot word `word`. */
+  const slotRegion = (word: number): number => {
     let lo = 0;
     let hi = R - 1;
     while (lo < hi) {
@@ -406,7 +413,7 @@ export async function findPointerPaths(process: Process, address: number | bigin
       if (rWord[mid]! <= word) lo = mid;
       else hi = mid - 1;
     }
-    return { address: rStart[lo]! + (word - rWord[lo]!) * 8, region: lo };
+    return lo;
   };
 
   const nodeAddress: number[] = [target];
@@ -422,9 +429,10 @@ export async function findPointerPaths(process: Process, address: number | bigin
 
   /** A slot `word` holding `v`, which is `n - v` below node `node` (at `level`). */
   const visit = (node: number, n: number, v: number, word: number, level: number, last: boolean, next: number[]): void => {
-    const s = slotAddress(word);
-    const isStatic = regions[s.region]!.module !== null;
-    let child = index.get(s.address);
+    const region = slotRegion(word);
+    const address = rStart[region]! + (word - rWord[region]!) * 8;
+    const isStatic = regions[region]!.module !== null;
+    let child = index.get(address);
     if (child === undefined) {
       if (last && !isStatic) return; // could not reach static memory within maxDepth
       if (nodeAddress.length >= maxNodes) {
@@ -432,10 +440,10 @@ export async function findPointerPaths(process: Process, address: number | bigin
         return;
       }
       child = nodeAddress.length;
-      nodeAddress.push(s.address);
+      nodeAddress.push(address);
       nodeLevel.push(level + 1);
-      nodeStatic.push(isStatic ? s.region : -1);
-      index.set(s.address, child);
+      nodeStatic.push(isStatic ? region : -1);
+      index.set(address, child);
       if (!isStatic) next.push(child);
     } else if (nodeLevel[child] !== level + 1) {
       return; // reached at a shallower level already

@@ -50,6 +50,12 @@ export interface WatchOptions {
 /**
  * A running watch: iterate it for changes, or pass `onChange`. Stop it with
  * {@link stop}, `using`, `break` out of `for await`, or an abort signal.
+ *
+ * @example
+ * ```ts
+ * const w = watch(proc, [{ address: ammo, type: "u16" }]);
+ * for await (const change of w) if (change.new === 0) break; // break stops the watch
+ * ```
  */
 export class Watcher implements AsyncIterable<WatchChange>, Disposable {
   /** The target process. */
