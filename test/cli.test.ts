@@ -1,0 +1,82 @@
+/**
+ * The `pvm` command line, run as a real program against a real target.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { Target } from "./helpers/target.ts";
+
+const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
+
+function pvm(...args: (string | number)[]): { status: number | null; stdout: string; stderr: string } {
+  const out = spawnSync(process.execPath, [MAIN, ...args.map(String)], { encoding: "utf8" });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+let t: Target;
+beforeAll(async () => {
+  t = await Target.start();
+});
+afterAll(() => t.kill());
+
+describe("pvm", () => {
+  test("help lists the commands; no command is a usage error", () => {
+    const help = pvm("help");
+    expect(help.status).toBe(0);
+    for (const name of ["ps", "maps", "read", "dump", "write"]) expect(help.stdout).toContain(`pvm ${name} `);
+    expect(pvm().status).toBe(2);
+    expect(pvm("frobnicate").stderr).toContain('unknown command "frobnicate"');
+  });
+
+  test("ps NAME lists the target", () => {
+    const out = pvm("ps", "target.ts");
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(new RegExp(`^\\s*${t.pid}\\s`, "m"));
+  });
+
+  test("maps shows the target's regions with kinds", () => {
+    const out = pvm("maps", t.pid);
+    expect(out.status).toBe(0);
+    expect(out.stdout).toContain("[stack]");
+    expect(out.stdout).toMatch(new RegExp(`^0*${t.info.data.toString(16)}-`, "m"));
+    const heapOnly = pvm("maps", t.pid, "--kind", "stack");
+    expect(heapOnly.stdout.trim().split("\n").length).toBe(2); // the stack and the total
+  });
+
+  test("read typed values and strings", () => {
+    const out = pvm("read", t.pid, `0x${(t.info.data + 4).toString(16)}`, "u8", 3);
+    expect(out.status).toBe(0);
+    expect(out.stdout.trim().split("\n").map((l) => l.split(/\s+/)[1])).toEqual(["4", "5", "6"]);
+    expect(pvm("read", t.pid, t.info.ro, "string").stdout.trim()).toMatch(/^"read-/);
+    expect(pvm("read", t.pid, t.info.data, "u32").stdout).toContain(String(0x03020100));
+  });
+
+  test("dump prints hex and ASCII", () => {
+    const out = pvm("dump", t.pid, t.info.ro, 16);
+    expect(out.status).toBe(0);
+    expect(out.stdout).toContain("72 65 61 64");
+    expect(out.stdout).toContain("|read-");
+  });
+
+  test("write, verified from the target; --force for read-only pages", async () => {
+    const at = await t.map(t.info.page);
+    expect(pvm("write", t.pid, at, "i32", -2).status).toBe(0);
+    expect([...(await t.read(at, 4))]).toEqual([0xfe, 0xff, 0xff, 0xff]);
+    expect(pvm("write", t.pid, at + 8, "bytes", "de", "ad").status).toBe(0);
+    expect([...(await t.read(at + 8, 2))]).toEqual([0xde, 0xad]);
+    const refused = pvm("write", t.pid, t.info.ro, "u8", 65);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("EFAULT");
+    expect(pvm("write", t.pid, t.info.ro, "u8", 65, "--force").status).toBe(0);
+    expect((await t.read(t.info.ro, 1))[0]).toBe(65);
+  });
+
+  test("mistakes are usage errors (status 2), kernel refusals are errors (status 1)", () => {
+    expect(pvm("read", t.pid, "zzz").status).toBe(2);
+    expect(pvm("write", t.pid, t.info.data, "u8", 300).stderr).toContain("does not fit u8");
+    expect(pvm("read", t.pid, t.info.data, "i33").stderr).toContain('unknown type "i33"');
+    expect(pvm("read", "no-such-process-xyz", 0).stderr).toContain('no process named "no-such-process-xyz"');
+    const fault = pvm("read", t.pid, 16);
+    expect(fault.status).toBe(1);
+    expect(fault.stderr).toContain("EFAULT: bad address");
+  });
+});
