@@ -181,6 +181,27 @@ describe("resolveAll", () => {
     expect(trainerStats.readCalls).toBe(4);
   });
 
+  test("dangling links in the middle of a batch: the batch goes on after each, one extra call apiece", () => {
+    const mixed = Array.from({ length: 100 }, (_, i) => (i % 7 === 3 ? "libgame.so+0x300 -> 0x0 -> 0x8" : chains[i % 64]!));
+    const dangling = mixed.filter((c) => c.startsWith("libgame.so+0x300")).length;
+    expect(dangling).toBe(14);
+    resetTrainerStats();
+    const { addresses, errors } = resolveAll(proc, mixed);
+    // level 0: one call; level 1: one call, plus one after each failing entry; level 2: one call
+    expect(trainerStats.readCalls).toBe(1 + (dangling + 1) + 1);
+    for (let i = 0; i < 100; i++) {
+      if (i % 7 === 3) {
+        expect(errors[i]?.reason).toBe("unmapped");
+        expect(errors[i]?.step).toBe(1);
+        expect(errors[i]?.address).toBe(g.dangling);
+      } else if (i % 64 % 10 === 9) {
+        expect(errors[i]?.reason).toBe("null");
+      } else {
+        expect(proc.readI32(addresses[i]!)).toBe((i % 64) * 10);
+      }
+    }
+  });
+
   test("more chains than IOV_MAX: split into calls of 1024, same results", () => {
     const many = Array.from({ length: 3000 }, (_, i) => chains[i % 64]!);
     const list = new PointerChainList(proc, many);

@@ -68,6 +68,19 @@ test("rescan after a rebuild at new addresses keeps only the paths that still le
   expect(kept.rescan(proc, g.health).toStrings()).toEqual(strings);
 });
 
+test("rescan in a restarted game (a new process, new addresses)", async () => {
+  const t2 = await Target.start([], GRAPH);
+  try {
+    const g2 = t2.info as unknown as GraphInfo;
+    expect(g2.health).not.toBe(g.health);
+    const kept = paths.rescan(new Process(t2.pid), g2.health).toStrings();
+    expect(kept).toContain(PLANTED);
+    expect(kept).toContain(`libgame.so+0x${(g2.bss - g2.moduleBase + 0x40).toString(16)} -> 0x20 -> 0x30`);
+  } finally {
+    t2.kill();
+  }
+});
+
 test("maxDepth, modules and maxResults limit the results", async () => {
   const shallow = await findPointerPaths(proc, g.health, { maxDepth: 2, maxOffset: 0x100 });
   expect(shallow.paths.every((p) => p.offsets.length <= 2)).toBe(true);
