@@ -25,3 +25,38 @@ export { parseMaps, parseMapsLine, parsePermissions, formatPermissions, modules,
 export type { Region, RegionKind, Permissions, Module } from "./maps.ts";
 export { IOV_MAX, IOVEC_SIZE } from "./ffi/iovec.ts";
 export { PAGE_SIZE } from "./ffi/libc.ts";
+export {
+  PointerChain,
+  PointerChainList,
+  PointerChainError,
+  PointerPaths,
+  Watcher,
+  parseChain,
+  formatChain,
+  freeze,
+  watch,
+  patch,
+  nop,
+  findPointerPaths,
+  resolveAll,
+} from "./trainer/index.ts";
+export type {
+  ChainBase,
+  ChainLike,
+  PointerChainSpec,
+  PointerChainFailure,
+  ResolvedChains,
+  FreezeHandle,
+  FreezeOptions,
+  WatchChange,
+  WatchOptions,
+  WatchTarget,
+  Patch,
+  NopOptions,
+  PointerPath,
+  PointerScanOptions,
+  PointerScanProgress,
+  PointerScanStats,
+} from "./trainer/index.ts";
+export { VALUE_SIZE, isValueType } from "./types.ts";
+export type { Value, ValueType } from "./types.ts";

@@ -11,6 +11,21 @@ import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE } from "./ffi/libc
 import { findModule, modules, parseMaps, type Module, type Region } from "./maps.ts";
 import { RemoteReader, RemoteWriter, type RemoteReaderOptions } from "./reader.ts";
 import { nativeTransfer, type RemoteRange } from "./syscall.ts";
+import * as trainer from "./trainer/index.ts";
+import type {
+  ChainLike,
+  FreezeHandle,
+  FreezeOptions,
+  NopOptions,
+  Patch,
+  PointerPaths,
+  PointerScanOptions,
+  ResolvedChains,
+  Watcher,
+  WatchOptions,
+  WatchTarget,
+} from "./trainer/index.ts";
+import type { Value, ValueType } from "./types.ts";
 import { checkAddress, checkLength, checkPid, checkView, toBytes } from "./validate.ts";
 
 /** Options of {@link Process.write}. */
@@ -534,6 +549,99 @@ export class Process {
    */
   writer(ranges: readonly RemoteRange[]): RemoteWriter {
     return new RemoteWriter(this.pid, ranges);
+  }
+
+  // ---- trainer -------------------------------------------------------------
+
+  /**
+   * Follows a pointer chain: a base (an address, or a module plus offset) and
+   * offsets, dereferencing at every step but the last.
+   *
+   * @throws {PointerChainError} naming the step, the address and why (null, unmapped, no such module).
+   * @example
+   * ```ts
+   * const hp = proc.resolve("libgame.so+0x1a2b0 -> 0x10 -> 0x8");
+   * const same = proc.resolve({ base: { module: "libgame.so", offset: 0x1a2b0 }, offsets: [0x10, 0x8] });
+   * ```
+   */
+  resolve(chain: ChainLike): number {
+    return trainer.resolve(this, chain);
+  }
+
+  /**
+   * Resolves many chains level by level, one batched read per level.
+   *
+   * @example
+   * ```ts
+   * const { addresses, errors } = proc.resolveAll(entityChains); // null where a link failed
+   * ```
+   */
+  resolveAll(chains: readonly ChainLike[]): ResolvedChains {
+    return trainer.resolveAll(this, chains);
+  }
+
+  /**
+   * Holds a value: all values frozen at one interval are written in one batched
+   * write per tick. See {@link FreezeOptions} for `allowIncrease`/`allowDecrease`.
+   *
+   * @example
+   * ```ts
+   * using hp = proc.freeze(hpAddress, "i32", 999, { intervalMs: 50 });
+   * ```
+   */
+  freeze(address: number | bigint, type: ValueType, value: Value, options?: FreezeOptions): FreezeHandle {
+    return trainer.freeze(this, address, type, value, options);
+  }
+
+  /**
+   * Polls addresses or ranges with batched reads and reports changes, as an
+   * async iterator or through `onChange`.
+   *
+   * @example
+   * ```ts
+   * for await (const change of proc.watch([{ address: hpAddress, type: "i32" }])) console.log(change.old, "->", change.new);
+   * ```
+   */
+  watch(targets: readonly WatchTarget[], options?: WatchOptions): Watcher {
+    return trainer.watch(this, targets, options);
+  }
+
+  /**
+   * Writes over code or data (read-only pages too), keeping the original bytes.
+   *
+   * @example
+   * ```ts
+   * const p = proc.patch(code, [0xeb]); // jmp instead of jz
+   * p.restore();
+   * ```
+   */
+  patch(address: number | bigint, bytes: ArrayBufferView | ArrayBuffer | readonly number[]): Patch {
+    return trainer.patch(this, address, bytes);
+  }
+
+  /**
+   * Replaces `length` bytes of code with no-ops (x86-64 `0x90`; aarch64 `d503201f`).
+   *
+   * @example
+   * ```ts
+   * const p = proc.nop(decrementHealth, 3);
+   * ```
+   */
+  nop(address: number | bigint, length: number, options?: NopOptions): Patch {
+    return trainer.nop(this, address, length, options);
+  }
+
+  /**
+   * Finds pointer paths from static memory (module images) to `address`.
+   *
+   * @example
+   * ```ts
+   * const paths = await proc.findPointerPaths(hpAddress, { maxDepth: 4, maxOffset: 0x800 });
+   * const survivors = paths.rescan(restartedGame, newHpAddress);
+   * ```
+   */
+  findPointerPaths(address: number | bigint, options?: PointerScanOptions): Promise<PointerPaths> {
+    return trainer.findPointerPaths(this, address, options);
   }
 
   /**
