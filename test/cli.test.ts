@@ -3,6 +3,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Target } from "./helpers/target.ts";
 
 const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
@@ -12,9 +15,21 @@ function pvm(...args: (string | number)[]): { status: number | null; stdout: str
   return { status: out.status, stdout: out.stdout, stderr: out.stderr };
 }
 
+function spawnPvm(...args: (string | number)[]) {
+  return Bun.spawn([process.execPath, MAIN, ...args.map(String)], { stdout: "pipe", stderr: "pipe" });
+}
+
 let t: Target;
+let object: number;
 beforeAll(async () => {
   t = await Target.start();
+  // A "module" with a static pointer to an object holding an i32 at +8.
+  const path = join(mkdtempSync(join(tmpdir(), "pvm-cli-")), "libcli.so");
+  writeFileSync(path, new Uint8Array(t.info.page));
+  const module = await t.map(t.info.page, 3, path);
+  object = await t.map(t.info.page);
+  await t.write(module + 0x20, new Uint8Array(new BigUint64Array([BigInt(object)]).buffer));
+  await t.write(object + 8, new Uint8Array(new Int32Array([4321]).buffer));
 });
 afterAll(() => t.kill());
 
@@ -78,5 +93,40 @@ describe("pvm", () => {
     const fault = pvm("read", t.pid, 16);
     expect(fault.status).toBe(1);
     expect(fault.stderr).toContain("EFAULT: bad address");
+  });
+
+  test("resolve follows a chain and prints the value", () => {
+    const out = pvm("resolve", t.pid, "libcli.so+0x20 -> 0x8", "i32");
+    expect(out.status).toBe(0);
+    expect(out.stdout.trim()).toBe(`0x${(object + 8).toString(16)}  i32 4321`);
+    const broken = pvm("resolve", t.pid, "libcli.so+0x28 -> 0x8");
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toContain("null");
+  });
+
+  test("freeze holds a value the target overwrites, then stops", async () => {
+    const child = spawnPvm("freeze", t.pid, "libcli.so+0x20 -> 0x10", "i32", 777, "--interval", 10, "--for", 600);
+    await Bun.sleep(250);
+    await t.write(object + 0x10, new Uint8Array(new Int32Array([5]).buffer));
+    await Bun.sleep(100);
+    expect(new Int32Array((await t.read(object + 0x10, 4)).buffer)[0]).toBe(777);
+    expect(await child.exited).toBe(0);
+    await t.write(object + 0x10, new Uint8Array(new Int32Array([6]).buffer));
+    await Bun.sleep(50);
+    expect(new Int32Array((await t.read(object + 0x10, 4)).buffer)[0]).toBe(6);
+  });
+
+  test("watch prints a change", async () => {
+    const child = spawnPvm("watch", t.pid, object + 0x30, "--type", "u32", "--interval", 10, "--count", 1);
+    await Bun.sleep(250);
+    await t.write(object + 0x30, Uint8Array.of(9, 0, 0, 0));
+    expect(await child.exited).toBe(0);
+    expect(await new Response(child.stdout).text()).toContain("0 -> 9");
+  });
+
+  test("pointers finds the planted path", () => {
+    const out = pvm("pointers", t.pid, object + 8, "--depth", 2, "--offset", 0x40);
+    expect(out.status).toBe(0);
+    expect(out.stdout.split("\n")).toContain("libcli.so+0x20 -> 0x8");
   });
 });
