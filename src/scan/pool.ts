@@ -66,7 +66,6 @@ interface PoolWorker {
 }
 
 let pool: PoolWorker[] = [];
-let jobs = 0;
 const pending = new Map<number, { resolve: (r: TaskResult) => void; reject: (e: Error) => void }>();
 
 function spawn(): PoolWorker {
@@ -105,7 +104,8 @@ async function runPool(tasks: readonly Task[], control: RunControl): Promise<Run
   const mine = pool.filter((w) => !w.busy).slice(0, n);
   if (mine.length === 0) return runInline(tasks, control); // every worker is busy with another scan
   for (const w of mine) w.busy = true;
-  if (jobs++ === 0) for (const w of pool) w.worker.ref();
+  // The Workers are unref'd (an idle pool never keeps the process alive); a timer keeps it alive during a run.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const results: (TaskResult | undefined)[] = new Array(tasks.length);
   let next = 0;
   let done = 0;
@@ -130,7 +130,7 @@ async function runPool(tasks: readonly Task[], control: RunControl): Promise<Run
     );
   } finally {
     for (const w of mine) w.busy = false;
-    if (--jobs === 0) for (const w of pool) w.worker.unref();
+    clearInterval(keepAlive);
   }
   if (failure !== undefined) throw failure;
   control.signal?.throwIfAborted();
