@@ -100,9 +100,13 @@ function post(w: PoolWorker, task: Task): Promise<TaskResult> {
 
 async function runPool(tasks: readonly Task[], control: RunControl): Promise<RunOutcome> {
   const n = Math.min(control.threads, tasks.length);
-  while (pool.length < n) pool.push(spawn());
+  // Free Workers first; more when other scans hold them (the pool grows to the largest concurrent demand).
   const mine = pool.filter((w) => !w.busy).slice(0, n);
-  if (mine.length === 0) return runInline(tasks, control); // every worker is busy with another scan
+  while (mine.length < n) {
+    const w = spawn();
+    pool.push(w);
+    mine.push(w);
+  }
   for (const w of mine) w.busy = true;
   // The Workers are unref'd (an idle pool never keeps the process alive); a timer keeps it alive during a run.
   const keepAlive = setInterval(() => {}, 1 << 30);
@@ -140,6 +144,14 @@ async function runPool(tasks: readonly Task[], control: RunControl): Promise<Run
 /**
  * Terminates the scan Workers (they are created on the first parallel scan and
  * kept for the next ones; they never keep the process alive by themselves).
+ * A later parallel scan starts new ones.
+ *
+ * @example
+ * ```ts
+ * import { terminateScanWorkers } from "process-vm";
+ * await scan(proc, "i32", 100);
+ * terminateScanWorkers(); // free the Workers' memory now
+ * ```
  */
 export function terminateScanWorkers(): void {
   const old = pool;

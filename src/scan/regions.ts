@@ -64,6 +64,14 @@ export interface ScanRange {
 /**
  * The ranges that `options` select out of `regions`, in address order, with
  * adjacent ones merged (a value that straddles two selected mappings is found).
+ * This is what `scan` and `findPattern` read.
+ *
+ * @example
+ * ```ts
+ * import { selectRanges } from "process-vm";
+ * const ranges = selectRanges(proc.maps(), { kinds: ["heap", "anonymous"] });
+ * const bytes = ranges.reduce((n, r) => n + r.end - r.start, 0);
+ * ```
  */
 export function selectRanges(regions: readonly Region[], options: MemoryOptions = {}): ScanRange[] {
   const perms = permissionTest(options.permissions ?? (options.code ? "r?x?" : options.module ? "r???" : "rw?p"));
@@ -72,11 +80,11 @@ export function selectRanges(regions: readonly Region[], options: MemoryOptions 
   if (within && !(Array.isArray(within) && within.length === 2 && within[0] <= within[1])) {
     throw new RangeError("within must be [start, end] with start <= end");
   }
-  let moduleName = options.module;
+  const moduleName = options.module;
   let modulePath: string | undefined;
   if (moduleName !== undefined) {
     const exact = regions.find((r) => r.kind === "file" && (r.path === moduleName || baseName(r.path) === moduleName));
-    const loose = exact ?? regions.find((r) => r.kind === "file" && baseName(r.path).startsWith(`${moduleName}.`) && /^[\d.]+$/.test(baseName(r.path).slice(moduleName!.length + 1)));
+    const loose = exact ?? regions.find((r) => r.kind === "file" && baseName(r.path).startsWith(`${moduleName}.`) && /^[\d.]+$/.test(baseName(r.path).slice(moduleName.length + 1)));
     modulePath = loose?.path;
     if (modulePath === undefined) return [];
   }
@@ -98,6 +106,5 @@ export function selectRanges(regions: readonly Region[], options: MemoryOptions 
     if (last && last.end === start) last.end = end;
     else out.push({ start, end });
   }
-  moduleName = undefined;
   return out;
 }

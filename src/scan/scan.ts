@@ -541,7 +541,12 @@ function checkAlign(align: unknown): number | undefined {
  * console.log(gold.count, gold.addresses(0, 10));
  * ```
  */
-export async function scan(process: Process, type: ScanValueType, query: FirstQuery | string, options: ScanOptions = {}): Promise<Scan> {
+export async function scan(
+  process: Process,
+  type: ScanValueType,
+  query: FirstQuery | string | CompiledPattern,
+  options: ScanOptions = {},
+): Promise<Scan> {
   if (!(isValueType(type) || type === "int" || type === "bytes" || type === "string")) {
     throw new TypeError(`unknown scan type "${String(type)}" (expected i8…u64, f32, f64, int, bytes or string)`);
   }
