@@ -60,3 +60,29 @@ export type {
 } from "./trainer/index.ts";
 export { VALUE_SIZE, isValueType } from "./types.ts";
 export type { Value, ValueType } from "./types.ts";
+export {
+  scan,
+  findPattern,
+  Scan,
+  parseQuery,
+  compilePattern,
+  patternFromBytes,
+  PatternSyntaxError,
+  selectRanges,
+  terminateScanWorkers,
+} from "./scan/index.ts";
+export type {
+  ScanOptions,
+  StepOptions,
+  PatternScanOptions,
+  ScanMatch,
+  ScanExitError,
+  ScanValueType,
+  FirstQuery,
+  NextQuery,
+  Query,
+  Numeric,
+  CompiledPattern,
+  MemoryOptions,
+  ScanRange,
+} from "./scan/index.ts";

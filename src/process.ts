@@ -11,6 +11,16 @@ import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE } from "./ffi/libc
 import { findModule, modules, parseMaps, type Module, type Region } from "./maps.ts";
 import { RemoteReader, RemoteWriter, type RemoteReaderOptions } from "./reader.ts";
 import { nativeTransfer, type RemoteRange } from "./syscall.ts";
+import {
+  findPattern,
+  scan,
+  type CompiledPattern,
+  type FirstQuery,
+  type PatternScanOptions,
+  type Scan,
+  type ScanOptions,
+  type ScanValueType,
+} from "./scan/index.ts";
 import * as trainer from "./trainer/index.ts";
 import type {
   ChainLike,
@@ -549,6 +559,37 @@ export class Process {
    */
   writer(ranges: readonly RemoteRange[]): RemoteWriter {
     return new RemoteWriter(this.pid, ranges);
+  }
+
+  // ---- scanner -------------------------------------------------------------
+
+  /**
+   * Starts a value scan of this process's memory (readable, writable, private
+   * mappings by default) on all cores; narrow it with `scan.next(query)`.
+   *
+   * @example
+   * ```ts
+   * const hp = await proc.scan("i32", 100);        // or { min: 90, max: 110 }, "unknown", "90..110"
+   * await hp.next("decreased");                    // or { eq: 97 }, "< 98", { decreasedBy: 3 }
+   * for (const { address, value } of hp) console.log(address.toString(16), value);
+   * ```
+   */
+  scan(type: ScanValueType, query: FirstQuery | string | CompiledPattern, options?: ScanOptions): Promise<Scan> {
+    return scan(this, type, query, options);
+  }
+
+  /**
+   * Every address where a byte pattern occurs: `"48 8b ?? 4? : ff ff 00 f0"`
+   * (`??` any byte, `4?`/`?b` nibbles, a mask after ` : `). Overlapping matches are all reported.
+   *
+   * @throws {PatternSyntaxError} naming the position of a mistake in the pattern.
+   * @example
+   * ```ts
+   * const sites = await proc.findPattern("29 43 08 48 8b", { code: true });
+   * ```
+   */
+  findPattern(pattern: string | CompiledPattern, options?: PatternScanOptions): Promise<number[]> {
+    return findPattern(this, pattern, options);
   }
 
   // ---- trainer -------------------------------------------------------------
