@@ -129,4 +129,52 @@ describe("pvm", () => {
     expect(out.status).toBe(0);
     expect(out.stdout.split("\n")).toContain("libcli.so+0x20 -> 0x8");
   });
+
+  test("attach: scan, narrow, list, set and freeze from typed commands", async () => {
+    const at = await t.map(t.info.page);
+    const i32 = (n: number) => new Uint8Array(new Int32Array([n]).buffer);
+    await t.write(at + 0x40, i32(987654321));
+    await t.write(at + 0x80, i32(987654321));
+    const child = Bun.spawn([process.execPath, MAIN, "attach", String(t.pid)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const say = async (line: string, wait = 0) => {
+      child.stdin.write(`${line}\n`);
+      child.stdin.flush();
+      if (wait) await Bun.sleep(wait);
+    };
+    // The target's own JS heap holds copies of what the test sends it: scan only the planted page.
+    await say(`within ${at} ${at + t.info.page}`);
+    await say("type i32");
+    await say("987654321", 1500);
+    await t.write(at + 0x40, i32(987654320));
+    await say("decreased", 500);
+    await say("list");
+    await say("set 1234 0", 200);
+    await say("quit");
+    expect(await child.exited).toBe(0);
+    const out = await new Response(child.stdout).text();
+    expect(out).toMatch(/\b2 matches/);
+    expect(out).toMatch(/\b1 matches/);
+    expect(out).toContain(`[0] 0x${(at + 0x40).toString(16)}  i32 987654320  (was 987654321)`);
+    expect(new Int32Array((await t.read(at + 0x40, 4)).buffer)[0]).toBe(1234);
+    expect(new Int32Array((await t.read(at + 0x80, 4)).buffer)[0]).toBe(987654321);
+  });
+
+  test("scan runs queries in order and lists the matches", async () => {
+    const at = await t.map(t.info.page);
+    await t.write(at + 0x10, new Uint8Array(new Float64Array([31.25]).buffer));
+    const out = pvm("scan", t.pid, "--type", "f64", "--within", `${at},${at + t.info.page}`, "31.25");
+    expect(out.status).toBe(0);
+    expect(out.stdout).toContain(`0x${(at + 0x10).toString(16)}  f64 31.25`);
+  });
+
+  test("find prints every address of a pattern", async () => {
+    const at = await t.map(t.info.page);
+    await t.write(at + 0x21, Uint8Array.of(0xfa, 0xce, 0xb0, 0x0c, 0x5e));
+    const out = pvm("find", t.pid, "fa ce ?? 0? 5e", "--within", `${at},${at + t.info.page}`);
+    expect(out.status).toBe(0);
+    expect(out.stdout.trim().split("\n")).toContain(`0x${(at + 0x21).toString(16)}`);
+    const bad = pvm("find", t.pid, "fa ce zz");
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("position");
+  });
 });

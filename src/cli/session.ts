@@ -6,7 +6,7 @@
  * @module
  */
 import type { Process } from "../process.ts";
-import { scan, findPattern, type Scan, type ScanValueType } from "../scan/index.ts";
+import { scan, findPattern, type MemoryOptions, type Scan, type ScanValueType } from "../scan/index.ts";
 import type { FreezeHandle } from "../trainer/index.ts";
 import { getValue, isValueType, setValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 import { hex, hexDump, parseNumber, parseType, UsageError } from "./util.ts";
@@ -15,6 +15,7 @@ import { parseValue } from "./commands/write.ts";
 const HELP = `commands:
   VALUE | QUERY        first scan, then narrow: 100, 1..10, "> 5", "!= 3", changed, unchanged,
                        increased, decreased, "+ 5" (increased by 5), "- 5", =, >, < (vs last value)
+  within START END     scan only [START, END); within MODULE scans one module; within off
   type TYPE            value type of the next first scan: i8 u8 i16 u16 i32 u32 i64 u64 f32 f64,
                        int (any width), string, bytes (default i32)
   list [N]             the first N matches (default 20), with the value before the last step
@@ -48,6 +49,7 @@ export class Session {
   readonly #print: Print;
   #type: ScanValueType = "i32";
   #scan: Scan | null = null;
+  #memory: MemoryOptions = {};
   readonly #frozen = new Map<number, FreezeHandle>();
 
   constructor(proc: Process, print: Print) {
@@ -78,6 +80,9 @@ export class Session {
           return true;
         case "type":
           this.#setType(args[0]);
+          return true;
+        case "within":
+          this.#within(args);
           return true;
         case "list":
           this.#list(args[0] ? parseNumber(args[0], "N") : 20);
@@ -141,9 +146,18 @@ export class Session {
     this.#print(`type ${this.#type}; the next value starts a new scan`);
   }
 
+  #within(args: string[]): void {
+    if (args.length === 0 || args[0] === "off") this.#memory = {};
+    else if (args.length === 1) this.#memory = { module: args[0]! };
+    else this.#memory = { within: [parseNumber(args[0]!, "START"), parseNumber(args[1]!, "END")] };
+    this.#scan = null;
+    const m = this.#memory;
+    this.#print(m.within ? `scanning ${hex(m.within[0])}-${hex(m.within[1])} only` : m.module ? `scanning ${m.module} only` : "scanning all writable memory");
+  }
+
   async #query(text: string): Promise<void> {
     const started = performance.now();
-    let lastReport = 0;
+    let lastReport = started;
     const onProgress = (done: number, total: number) => {
       const now = performance.now();
       if (now - lastReport > 500 && total > 0) {
@@ -152,7 +166,7 @@ export class Session {
       }
     };
     if (this.#scan === null) {
-      this.#scan = await scan(this.#proc, this.#type, text, { onProgress });
+      this.#scan = await scan(this.#proc, this.#type, text, { ...this.#memory, onProgress });
     } else {
       await this.#scan.next(text, { onProgress });
     }
@@ -249,7 +263,7 @@ export class Session {
   async #pattern(text: string): Promise<void> {
     if (text === "") throw new UsageError("pattern PATTERN, e.g. pattern 48 8b ?? 4?");
     const started = performance.now();
-    const found = await findPattern(this.#proc, text, { permissions: "r???" });
+    const found = await findPattern(this.#proc, text, { permissions: "r???", ...this.#memory });
     this.#print(`${found.length} matches (${(performance.now() - started).toFixed(0)} ms)`);
     for (const address of found.slice(0, 20)) this.#print(`  ${hex(address)}`);
     if (found.length > 20) this.#print(`  … ${found.length - 20} more`);

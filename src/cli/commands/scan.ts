@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { findPattern } from "../../scan/index.ts";
 import type { Command } from "../command.ts";
 import { Session } from "../session.ts";
-import { hex, openTarget, parseArgs, UsageError } from "../util.ts";
+import { hex, openTarget, parseArgs, parseNumber, UsageError } from "../util.ts";
 
 /** Runs a session over `lines`, printing to stdout; resolves when they end or on `quit`. */
 export async function runSession(session: Session, lines: AsyncIterable<string>, prompt: () => void): Promise<void> {
@@ -41,15 +41,19 @@ export const attach: Command = {
 /** `pvm scan`: one first scan and any number of next scans, non-interactively. */
 export const scanCommand: Command = {
   name: "scan",
-  usage: "TARGET [--type TYPE] QUERY [QUERY…]    e.g. pvm scan game --type f32 100 decreased",
+  usage: "TARGET [--type TYPE] [--within START,END | --module NAME] [--delay MS] QUERY [QUERY…]",
   summary: "scan for a value, narrow with further queries (each run after the previous), list the matches",
   async run(argv) {
-    const { positionals, flags } = parseArgs(argv, ["type", "delay"]);
+    const { positionals, flags } = parseArgs(argv, ["type", "delay", "within", "module"]);
     const proc = openTarget(positionals[0]);
     const queries = positionals.slice(1);
     if (queries.length === 0) throw new UsageError("missing QUERY");
     const session = new Session(proc, (line) => console.log(line));
     const type = flags.get("type");
+    const within = flags.get("within");
+    const module = flags.get("module");
+    if (typeof within === "string") await session.execute(`within ${within.replace(",", " ")}`);
+    else if (typeof module === "string") await session.execute(`within ${module}`);
     if (typeof type === "string") await session.execute(`type ${type}`);
     const delay = flags.get("delay");
     for (const [i, query] of queries.entries()) {
@@ -61,21 +65,29 @@ export const scanCommand: Command = {
   },
 };
 
+function withinRange(text: string): [number, number] {
+  const [start, end] = text.split(",");
+  if (end === undefined) throw new UsageError("--within takes START,END");
+  return [parseNumber(start!, "START"), parseNumber(end, "END")];
+}
+
 /** `pvm find`. */
 export const find: Command = {
   name: "find",
-  usage: 'TARGET PATTERN [--code] [--module NAME]    e.g. pvm find game "48 8b ?? 4? : ff ff 00 f0" --code',
+  usage: 'TARGET PATTERN [--code] [--module NAME] [--within START,END]    e.g. pvm find game "48 8b ?? 4? : ff ff 00 f0" --code',
   summary: "every address where a byte pattern occurs (?? any byte, 4? nibble, : mask)",
   async run(argv) {
-    const { positionals, flags } = parseArgs(argv, ["module"]);
+    const { positionals, flags } = parseArgs(argv, ["module", "within"]);
     const proc = openTarget(positionals[0]);
     const pattern = positionals.slice(1).join(" ");
     if (pattern === "") throw new UsageError("missing PATTERN");
     const module = flags.get("module");
+    const within = flags.get("within");
     const found = await findPattern(proc, pattern, {
       permissions: "r???",
       ...(flags.has("code") ? { code: true } : {}),
       ...(typeof module === "string" ? { module } : {}),
+      ...(typeof within === "string" ? { within: withinRange(within) } : {}),
     });
     for (const address of found) console.log(hex(address));
     console.error(`${found.length} match(es)`);
