@@ -1,12 +1,12 @@
 /**
- * The first thing to run: starts examples/game.ts, then reads and writes its
- * memory with process-vm.
+ * The first thing to run: starts the demo game (src/cli/demo-game.ts), then
+ * reads and writes its memory with process-vm.
  *
  *   npm run example        (or: bun examples/read-target.ts)
  */
 import { Process, RemoteReader } from "../src/index.ts";
 
-const game = Bun.spawn([process.execPath, new URL("./game.ts", import.meta.url).pathname], { stdout: "pipe" });
+const game = Bun.spawn([process.execPath, new URL("../src/cli/demo-game.ts", import.meta.url).pathname], { stdout: "pipe" });
 const reader = game.stdout.getReader();
 const { value } = await reader.read();
 const { pid, player } = JSON.parse(new TextDecoder().decode(value).split("\n")[0]!);

@@ -153,7 +153,7 @@ describe("pvm", () => {
     expect(await child.exited).toBe(0);
     const out = await new Response(child.stdout).text();
     expect(out).toMatch(/\b2 matches/);
-    expect(out).toMatch(/\b1 matches/);
+    expect(out).toMatch(/\b1 match\b/);
     expect(out).toContain(`[0] 0x${(at + 0x40).toString(16)}  i32 987654320  (was 987654321)`);
     expect(new Int32Array((await t.read(at + 0x40, 4)).buffer)[0]).toBe(1234);
     expect(new Int32Array((await t.read(at + 0x80, 4)).buffer)[0]).toBe(987654321);
@@ -177,4 +177,14 @@ describe("pvm", () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("position");
   });
+
+  test("demo finds, sets and freezes the game's health", () => {
+    const out = pvm("demo");
+    expect(out.status).toBe(0);
+    const found = /found it: (0x[0-9a-f]+) \(the game keeps its player record at (0x[0-9a-f]+)\)/.exec(out.stdout);
+    expect(found).not.toBeNull();
+    expect(found![1]).toBe(found![2]!);
+    expect(out.stdout).toContain("it took our 5000");
+    expect(out.stdout).toMatch(/i32 9999/);
+  }, 30_000);
 });

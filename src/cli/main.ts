@@ -9,12 +9,13 @@ import type { Command } from "./command.ts";
 import { maps } from "./commands/maps.ts";
 import { ps } from "./commands/ps.ts";
 import { dump, read } from "./commands/read.ts";
+import { demo } from "./commands/demo.ts";
 import { attach, find, scanCommand } from "./commands/scan.ts";
 import { freezeCommand, pointersCommand, resolveCommand, watchCommand } from "./commands/trainer.ts";
 import { write } from "./commands/write.ts";
 import { UsageError } from "./util.ts";
 
-const COMMANDS: readonly Command[] = [attach, scanCommand, find, ps, maps, read, dump, write, resolveCommand, freezeCommand, watchCommand, pointersCommand];
+const COMMANDS: readonly Command[] = [demo, attach, scanCommand, find, ps, maps, read, dump, write, resolveCommand, freezeCommand, watchCommand, pointersCommand];
 
 function help(): string {
   return [

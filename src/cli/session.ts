@@ -31,6 +31,10 @@ const HELP = `commands:
   pointers I           pointer paths from module images to match I
   help, quit`;
 
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** Where a session writes its output. */
 export type Print = (line: string) => void;
 
@@ -88,7 +92,7 @@ export class Session {
           this.#list(args[0] ? parseNumber(args[0], "N") : 20);
           return true;
         case "count":
-          this.#print(`${this.#scan?.count ?? 0} matches`);
+          this.#print(plural(this.#scan?.count ?? 0, "match", "matches"));
           return true;
         case "set":
           this.#set(args);
@@ -100,7 +104,7 @@ export class Session {
           this.#unfreeze(args[0]);
           return true;
         case "undo":
-          this.#print(this.#scan?.undo() ? `back to ${this.#scan.count} matches` : "nothing to undo");
+          this.#print(this.#scan?.undo() ? `back to ${plural(this.#scan.count, "match", "matches")}` : "nothing to undo");
           return true;
         case "reset":
           this.#scan = null;
@@ -171,7 +175,7 @@ export class Session {
       await this.#scan.next(text, { onProgress });
     }
     const ms = (performance.now() - started).toFixed(0);
-    this.#print(`${this.#scan.count} matches (${ms} ms)`);
+    this.#print(`${plural(this.#scan.count, "match", "matches")} (${ms} ms)`);
     if (this.#scan.count > 0 && this.#scan.count <= 5) this.#list(5);
   }
 
@@ -264,7 +268,7 @@ export class Session {
     if (text === "") throw new UsageError("pattern PATTERN, e.g. pattern 48 8b ?? 4?");
     const started = performance.now();
     const found = await findPattern(this.#proc, text, { permissions: "r???", ...this.#memory });
-    this.#print(`${found.length} matches (${(performance.now() - started).toFixed(0)} ms)`);
+    this.#print(`${plural(found.length, "match", "matches")} (${(performance.now() - started).toFixed(0)} ms)`);
     for (const address of found.slice(0, 20)) this.#print(`  ${hex(address)}`);
     if (found.length > 20) this.#print(`  … ${found.length - 20} more`);
   }
