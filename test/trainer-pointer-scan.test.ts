@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Process } from "../src/process.ts";
+import { ET_DYN, PF_W, PT_LOAD } from "../src/trainer/elf.ts";
 import { findPointerPaths, resolve, type PointerPaths, type PointerScanProgress } from "../src/trainer/index.ts";
 import { Target } from "./helpers/target.ts";
 
@@ -21,10 +25,38 @@ const progress: PointerScanProgress[] = [];
 const PLANTED = "libgame.so+0x100 -> 0x18 -> 0x20 -> 0x30";
 const DECOY = "libgame.so+0x400 -> 0x18 -> 0x20 -> 0x30"; // not updated by a rebuild
 
+function pointer(value: number): Uint8Array {
+  return new Uint8Array(new BigUint64Array([BigInt(value)]).buffer);
+}
+
+/** An ELF header with one program header: a writable PT_LOAD of `filesz` bytes from the file and `memsz` in memory, at vaddr 0. */
+function elfHeader(filesz: number, memsz: number): Uint8Array {
+  const bytes = new Uint8Array(64 + 56);
+  const v = new DataView(bytes.buffer);
+  bytes.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  v.setUint16(16, ET_DYN, true);
+  v.setUint16(18, 62, true);
+  v.setUint32(20, 1, true);
+  v.setBigUint64(32, 64n, true); // e_phoff
+  v.setUint16(52, 64, true);
+  v.setUint16(54, 56, true);
+  v.setUint16(56, 1, true);
+  v.setUint32(64, PT_LOAD, true);
+  v.setUint32(68, 4 | PF_W, true);
+  v.setBigUint64(64 + 32, BigInt(filesz), true);
+  v.setBigUint64(64 + 40, BigInt(memsz), true);
+  return bytes;
+}
+
+/** The graph's module as an ELF image: two pages from the file, and its .bss up to B+0x48 (the B+0x40 slot, not the rest of B's page). */
+let header: Uint8Array;
+
 beforeAll(async () => {
   t = await Target.start([], GRAPH);
   g = t.info as unknown as GraphInfo;
   proc = new Process(t.pid);
+  header = elfHeader(g.bss - g.moduleBase, g.bss - g.moduleBase + 0x48);
+  await t.write(g.moduleBase, header);
   paths = await findPointerPaths(proc, g.health, { maxDepth: 4, maxOffset: 0x100, onProgress: (p) => progress.push(p) });
 });
 afterAll(() => t.kill());
@@ -100,4 +132,75 @@ test("an abort signal rejects the scan", async () => {
   const ac2 = new AbortController();
   const p = findPointerPaths(proc, g.health, { signal: ac2.signal, onProgress: () => ac2.abort(new Error("midway")) });
   await expect(p).rejects.toThrow("midway");
+});
+
+const bssPath = (at: number) => `libgame.so+0x${(g.bss - g.moduleBase + at).toString(16)} -> 0x20 -> 0x30`;
+
+test(".bss is static only as far as the ELF image's p_memsz; without an ELF header, not at all", async () => {
+  // a pointer to the player beyond p_memsz, in the same anonymous page: not static
+  await t.write(g.bss + 0x100, pointer(g.player));
+  try {
+    const found = (await findPointerPaths(proc, g.health, { maxDepth: 2, maxOffset: 0x100 })).toStrings();
+    expect(found).toContain(bssPath(0x40));
+    expect(found).not.toContain(bssPath(0x100));
+    // the header gone (a plain file): its writable pages stay static, the anonymous page after it is not
+    await t.write(g.moduleBase, new Uint8Array(header.length));
+    const plain = (await findPointerPaths(proc, g.health, { maxDepth: 4, maxOffset: 0x100 })).toStrings();
+    expect(plain).toContain(PLANTED);
+    expect(plain).not.toContain(bssPath(0x40));
+    expect(plain).not.toContain(bssPath(0x100));
+  } finally {
+    await t.write(g.bss + 0x100, new Uint8Array(8));
+    await t.write(g.moduleBase, header);
+  }
+});
+
+test("regression: a heap object mmap'ed right after libc's .bss is not libc's static memory", async () => {
+  const t2 = await Target.start();
+  const dir = mkdtempSync(join(tmpdir(), "pvm-x-"));
+  try {
+    const path = join(dir, "libcli.so");
+    writeFileSync(path, new Uint8Array(t2.info.page));
+    const module = await t2.map(t2.info.page, 3, path);
+    const object = await t2.map(t2.info.page);
+    await t2.write(module + 0x20, pointer(object));
+    const proc2 = new Process(t2.pid);
+    const found = await proc2.findPointerPaths(object + 8, { maxDepth: 2, maxOffset: 0x40 });
+    expect(found.toStrings()).toContain("libcli.so+0x20 -> 0x8");
+    expect(found.paths.every((p) => p.offsets.length > 0)).toBe(true); // the object is not static memory
+    for (const p of found) expect(resolve(proc2, p)).toBe(object + 8);
+  } finally {
+    t2.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a target in static memory: the path without dereferences first, then the deeper ones", async () => {
+  const t2 = await Target.start();
+  const dir = mkdtempSync(join(tmpdir(), "pvm-static-"));
+  try {
+    const path = join(dir, "libstatic.so");
+    writeFileSync(path, new Uint8Array(t2.info.page));
+    const module = await t2.map(t2.info.page, 3, path);
+    const object = await t2.map(t2.info.page);
+    const target = module + 0x80;
+    await t2.write(module + 0x20, pointer(module + 0x70)); // static -> target
+    await t2.write(module + 0x30, pointer(object)); // static -> heap object -> target
+    await t2.write(object, pointer(module + 0x78));
+    const proc2 = new Process(t2.pid);
+    const found = await findPointerPaths(proc2, target, { maxDepth: 3, maxOffset: 0x40 });
+    const strings = found.toStrings();
+    expect(strings[0]).toBe("libstatic.so+0x80");
+    expect(strings).toContain("libstatic.so+0x20 -> 0x10");
+    expect(strings).toContain("libstatic.so+0x30 -> 0x0 -> 0x8");
+    expect(strings.indexOf("libstatic.so+0x20 -> 0x10")).toBeLessThan(strings.indexOf("libstatic.so+0x30 -> 0x0 -> 0x8"));
+    for (const p of found) expect(resolve(proc2, p)).toBe(target);
+    // maxResults keeps the shortest
+    const one = await findPointerPaths(proc2, target, { maxDepth: 3, maxOffset: 0x40, maxResults: 2 });
+    expect(one.toStrings()).toEqual(["libstatic.so+0x80", "libstatic.so+0x20 -> 0x10"]);
+    expect(one.truncated).toBe(true);
+  } finally {
+    t2.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -9,13 +9,20 @@
  *    6 bytes per pointer plus 4 per page, no objects, no comparison sort).
  * 3. A breadth-first search from the target finds, level by level, the slots
  *    whose value is at most `maxOffset` below the current node; a slot in static
- *    memory ends a path.
+ *    memory ends a path. A target that is itself in static memory gives a path
+ *    without dereferences, and the search goes on from it all the same.
  *
  * Static memory is the writable mappings of files (module images: `.data`,
- * `.got`), plus an anonymous writable mapping that starts right where a file
- * mapping ends: that is the part of a module's `.bss` beyond the file, which the
- * loader maps anonymously. Its offsets are given from the module's base, which
- * `resolve` adds back, so they survive a restart like the module's own.
+ * `.got`), plus the part of a module's `.bss` beyond the file, which the loader
+ * maps anonymously right after the module's last file page. The kernel merges
+ * later anonymous mappings of the same rights into that one (a heap object
+ * `mmap`ed there), so its extent is taken from the image itself: the module's
+ * ELF header and program headers are read from its first mapping, and of an
+ * anonymous mapping only what lies within a writable `PT_LOAD` segment
+ * (`load_bias + p_vaddr` to `+ p_memsz`) is static. A file that is not an ELF
+ * image keeps its writable mappings static but has no `.bss`. Offsets are given
+ * from the module's base (its first mapping), which `resolve` adds back, so
+ * they survive a restart like the module's own.
  *
  * @module
  */
@@ -26,6 +33,7 @@ import type { Region } from "../maps.ts";
 import type { Process } from "../process.ts";
 import { formatChain, PointerChainList, type PointerChainSpec } from "./chain.ts";
 import { transferBatch } from "./batch.ts";
+import { type ElfImage, elfHeadersLength, parseElf, writableRanges } from "./elf.ts";
 
 const TWO_32 = 4294967296;
 const SENTINEL = 0xffffffff;
@@ -140,7 +148,7 @@ export class PointerPaths implements Iterable<PointerPath> {
   }
 }
 
-/** A writable region: where pointers are looked for, and what they may point into. */
+/** A writable region (or a page-aligned piece of one): where pointers are looked for, and what they may point into. */
 interface Scanned {
   start: number;
   end: number;
@@ -148,43 +156,99 @@ interface Scanned {
   pageBase: number;
   /** Index of its first word in the slot space. */
   wordBase: number;
-  /** Static: module name and base; otherwise null. */
+  /** The module its static part belongs to, or null when it has none. */
   module: string | null;
   moduleBase: number;
+  /** Its static part, `[staticStart, staticEnd)`: all of a file mapping, the module's `.bss` of an anonymous one. */
+  staticStart: number;
+  staticEnd: number;
 }
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-/** The writable regions, with static ones marked. */
-function writableRegions(maps: readonly Region[], only: readonly string[] | undefined): Scanned[] {
-  const moduleBase = new Map<string, number>();
-  for (const r of maps) if (r.kind === "file" && !moduleBase.has(r.path)) moduleBase.set(r.path, r.start);
+const pageDown = (a: number): number => a - (a % PAGE_SIZE);
+const pageUp = (a: number): number => pageDown(a + PAGE_SIZE - 1);
+
+/** Most bytes of program headers read from a module (a few hundred in practice). */
+const MAX_ELF_HEADERS = 64 * 1024;
+
+/** The writable segments of the ELF image whose first mapping is `first`, or null when it is not one (or cannot be read). */
+function elfImage(process: Process, first: Region): ElfImage | null {
+  if (first.offset !== 0 || !first.readable) return null;
+  try {
+    const head = new Uint8Array(new ArrayBuffer(Math.min(PAGE_SIZE, first.size)));
+    const got = process.readInto(first.start, head);
+    const need = elfHeadersLength(head.subarray(0, got));
+    if (need === null || need > Math.min(MAX_ELF_HEADERS, first.size)) return null;
+    const bytes = need <= got ? head.subarray(0, got) : process.read(first.start, need);
+    return parseElf(bytes);
+  } catch {
+    return null; // unreadable or malformed: not an image whose .bss can be told
+  }
+}
+
+/** Static ranges beyond the files: each ELF module's writable segments, sorted. */
+function moduleRanges(process: Process, maps: readonly Region[], firstOf: Map<string, Region>): { start: number; end: number; path: string }[] {
+  const ranges: { start: number; end: number; path: string }[] = [];
+  // The loader maps a module's .bss beyond the file right after the module's last file page:
+  // only modules followed by an anonymous writable mapping need their headers read.
+  const wanted = new Set<string>();
+  for (let i = 1; i < maps.length; i++) {
+    const r = maps[i]!;
+    const prev = maps[i - 1]!;
+    if (r.kind === "anonymous" && r.writable && prev.kind === "file" && prev.end === r.start) wanted.add(prev.path);
+  }
+  for (const path of wanted) {
+    const first = firstOf.get(path)!;
+    const image = elfImage(process, first);
+    if (image === null) continue;
+    for (const range of writableRanges(image, first.start, PAGE_SIZE)) ranges.push({ ...range, path });
+  }
+  return ranges.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * The writable regions, with their static parts marked: a file's writable
+ * mappings whole; of an anonymous mapping, only what lies within an ELF
+ * module's writable `PT_LOAD` segments (its `.bss`). An anonymous mapping is
+ * cut at page boundaries into pieces, each with at most one static part.
+ */
+function writableRegions(process: Process, maps: readonly Region[], only: readonly string[] | undefined): Scanned[] {
+  const firstOf = new Map<string, Region>();
+  for (const r of maps) if (r.kind === "file" && !firstOf.has(r.path)) firstOf.set(r.path, r);
+  const ranges = moduleRanges(process, maps, firstOf);
   const out: Scanned[] = [];
   let pageBase = 0;
   let wordBase = 0;
-  for (let i = 0; i < maps.length; i++) {
-    const r = maps[i]!;
-    if (!r.readable || !r.writable || r.kind === "vvar" || r.kind === "vsyscall" || r.kind === "vdso") continue;
-    let path: string | null = null;
-    if (r.kind === "file") path = r.path;
-    else if (r.kind === "anonymous" && i > 0) {
-      const prev = maps[i - 1]!;
-      if (prev.kind === "file" && prev.end === r.start) path = prev.path; // .bss beyond the file
-    }
+  const push = (start: number, end: number, path: string | null, staticStart: number, staticEnd: number): void => {
     let module: string | null = path === null ? null : baseName(path);
     if (module !== null && only && !only.includes(module)) module = null;
-    out.push({
-      start: r.start,
-      end: r.end,
-      pageBase,
-      wordBase,
-      module,
-      moduleBase: path === null ? 0 : moduleBase.get(path)!,
-    });
-    pageBase += Math.ceil(r.size / PAGE_SIZE);
-    wordBase += Math.ceil(r.size / 8);
+    out.push({ start, end, pageBase, wordBase, module, moduleBase: path === null ? 0 : firstOf.get(path)!.start, staticStart, staticEnd });
+    pageBase += Math.ceil((end - start) / PAGE_SIZE);
+    wordBase += Math.ceil((end - start) / 8);
+  };
+  for (const r of maps) {
+    if (!r.readable || !r.writable || r.kind === "vvar" || r.kind === "vsyscall" || r.kind === "vdso") continue;
+    if (r.kind === "file") {
+      push(r.start, r.end, r.path, r.start, r.end);
+      continue;
+    }
+    let cursor = r.start;
+    if (r.kind === "anonymous") {
+      for (const range of ranges) {
+        if (range.end <= r.start) continue;
+        if (range.start >= r.end) break;
+        const a = Math.max(cursor, pageDown(Math.max(r.start, range.start)));
+        const b = Math.min(r.end, pageUp(range.end));
+        if (a >= b) continue;
+        if (a > cursor) push(cursor, a, null, 0, 0);
+        push(a, b, range.path, Math.max(a, range.start), Math.min(b, range.end));
+        cursor = b;
+      }
+    }
+    if (cursor < r.end) push(cursor, r.end, null, 0, 0);
   }
   if (wordBase >= SENTINEL) throw new RangeError("more than 32 GiB of writable memory: too large for the pointer scanner");
   return out;
@@ -252,6 +316,20 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
  * chains in the form `resolve` takes, shortest first. Keep the result and call
  * `rescan` after the game restarted to keep only the paths that still work.
  *
+ * Static memory, where a path starts:
+ * - every writable mapping of a file (`.data`, `.got` of a module, or a mapped data file);
+ * - of an anonymous writable mapping, only the part within a writable `PT_LOAD`
+ *   segment of an ELF module: its `.bss` beyond the file. The segments come from
+ *   the ELF header and program headers in the module's first mapping (file
+ *   offset 0), at `load_bias + p_vaddr` to `load_bias + p_vaddr + p_memsz`, the
+ *   load bias being the module's base for a shared object or PIE (`ET_DYN`) and
+ *   0 for a fixed-address executable (`ET_EXEC`). Whatever the kernel merged
+ *   into the same mapping beyond that (later `mmap`s of the same rights) is
+ *   not static. A file that is not ELF has no such part.
+ *
+ * When `address` is itself in static memory, the path without dereferences
+ * (`"libgame.so+0x1a2b0"`) comes first, and the deeper paths follow.
+ *
  * Memory: 6 bytes per pointer found in writable memory, 4 bytes per page of it,
  * plus the search's nodes (bounded by `maxNodes`).
  *
@@ -275,7 +353,7 @@ export async function findPointerPaths(process: Process, address: number | bigin
   const { signal, onProgress } = options;
   aborted(signal);
 
-  const regions = writableRegions(process.maps(), options.modules);
+  const regions = writableRegions(process, process.maps(), options.modules);
   const R = regions.length;
   const rStart = new Float64Array(R);
   const rEnd = new Float64Array(R);
@@ -424,14 +502,20 @@ export async function findPointerPaths(process: Process, address: number | bigin
   const edgeTo: number[] = [];
   const edgeOffset: number[] = [];
   let truncated = false;
+  /** Whether `address`, in region `region`, is static memory. */
+  const isStaticAt = (region: number, address: number): boolean => {
+    const r = regions[region]!;
+    return r.module !== null && address >= r.staticStart && address < r.staticEnd;
+  };
+  // A target in static memory is a path of its own (no dereference), and the search goes on from it all the same.
   const targetRegion = regionOf(target);
-  if (targetRegion >= 0 && regions[targetRegion]!.module !== null) nodeStatic[0] = targetRegion;
+  if (targetRegion >= 0 && isStaticAt(targetRegion, target)) nodeStatic[0] = targetRegion;
 
   /** A slot `word` holding `v`, which is `n - v` below node `node` (at `level`). */
   const visit = (node: number, n: number, v: number, word: number, level: number, last: boolean, next: number[]): void => {
     const region = slotRegion(word);
     const address = rStart[region]! + (word - rWord[region]!) * 8;
-    const isStatic = regions[region]!.module !== null;
+    const isStatic = isStaticAt(region, address);
     let child = index.get(address);
     if (child === undefined) {
       if (last && !isStatic) return; // could not reach static memory within maxDepth
@@ -453,7 +537,7 @@ export async function findPointerPaths(process: Process, address: number | bigin
     edgeOffset.push(n - v);
   };
 
-  let frontier: number[] = nodeStatic[0]! >= 0 ? [] : [0];
+  let frontier: number[] = [0];
   for (let level = 0; level < maxDepth && frontier.length > 0; level++) {
     const next: number[] = [];
     const last = level + 1 === maxDepth;
