@@ -6,7 +6,7 @@
  */
 import { ProcessVmError } from "./errors.ts";
 import { IOV_MAX, IovecTable } from "./ffi/iovec.ts";
-import { addressOf, lastErrno } from "./ffi/libc.ts";
+import { addressOf, lastErrno, PAGE_SIZE } from "./ffi/libc.ts";
 import { nativeTransfer, type RemoteRange, type TransferSyscall } from "./syscall.ts";
 import { checkAddress, checkLength, checkPid } from "./validate.ts";
 
@@ -126,7 +126,7 @@ abstract class RemoteBatch {
   readonly #address: readonly (number | bigint)[];
   readonly #local: IovecTable;
   readonly #remote: IovecTable;
-  #single: { local: IovecTable; remote: IovecTable } | undefined;
+  #scratch: { local: IovecTable; remote: IovecTable } | undefined;
   #completedCount = 0;
   /** Sum of span lengths: what one complete transfer returns. */
   readonly #total: number;
@@ -173,45 +173,36 @@ abstract class RemoteBatch {
     const fn = this.#fn;
     const local = this.#local;
     const remote = this.#remote;
-    // Fast path: one call moved everything (the common case).
-    if (spans <= IOV_MAX && spans > 0) {
-      const result = fn(pid, local.address, spans, remote.address, spans, 0);
-      if (result === this.#total) {
-        if (this.#completedCount !== this.count) this.completed.fill(1);
-        this.#completedCount = this.count;
-        return this.count;
-      }
-      this.completed.fill(0);
-      if (result === -1) {
-        const errno = lastErrno();
-        if (errno !== EFAULT) throw this.#error(errno, 0, 0);
-      }
-    } else {
-      this.completed.fill(0);
-    }
     let done = 0;
     let s = 0;
     while (s < spans) {
       const n = spans - s < IOV_MAX ? spans - s : IOV_MAX;
-      const result = fn(pid, local.address + s * 16, n, remote.address + s * 16, n, 0);
+      let result = fn(pid, local.address + s * 16, n, remote.address + s * 16, n, 0);
       if (result === -1) {
         const errno = lastErrno();
-        if (errno !== EFAULT) throw this.#error(errno, s, 0);
-        done += this.#fallback(s, 0);
-        s++;
-        continue;
+        if (errno !== EFAULT) throw this.#failed(errno, s);
+        result = 0;
       }
-      // Spans fully covered by `result` bytes.
+      if (s === 0) {
+        // The common case: one call moved everything.
+        if (n === spans && result === this.#total) {
+          this.completed.fill(1);
+          this.#completedCount = this.count;
+          return this.count;
+        }
+        this.completed.fill(0);
+      }
+      // Spans fully covered by `result` bytes, then the one it stopped in.
       let left = result;
       const end = s + n;
       for (; s < end; s++) {
         const len = L.spanLength[s]!;
         if (left < len) break;
         left -= len;
-        done += this.#markSpan(s);
+        done += this.#markSpan(s, L.spanFirst[s]!);
       }
       if (s < end) {
-        done += this.#fallback(s, left);
+        done += this.#resume(s, left);
         s++;
       }
     }
@@ -219,51 +210,66 @@ abstract class RemoteBatch {
     return done;
   }
 
-  #markSpan(s: number): number {
+  /** Marks the ranges of span `s` from its `k`-th (in address order) on as complete. */
+  #markSpan(s: number, k: number): number {
     const L = this.#L;
     const completed = this.completed;
     const last = L.spanFirst[s + 1]!;
-    for (let k = L.spanFirst[s]!; k < last; k++) completed[L.order[k]!] = 1;
-    return last - L.spanFirst[s]!;
+    for (let j = k; j < last; j++) completed[L.order[j]!] = 1;
+    return last - k;
   }
 
-  /** Span `s` stopped after `covered` bytes: keep its ranges that were covered, transfer the others one by one. */
-  #fallback(s: number, covered: number): number {
+  /**
+   * Span `s` stopped after `covered` bytes, at a page the kernel could not
+   * access. Ranges before that point are complete; ranges touching that page
+   * are not; the rest of the span is transferred again from the first range
+   * past the page, once per fault, so that coalescing never loses a range a
+   * plain transfer would have moved.
+   */
+  #resume(s: number, covered: number): number {
     const L = this.#L;
-    const single = (this.#single ??= this.#singleTables());
-    const spanStart = L.spanOffset[s]!;
+    const start = L.spanStart[s]!;
+    if (typeof start !== "number") return 0; // a lone range above 2^53: nothing more to try
+    const spanEnd = start + L.spanLength[s]!;
+    const spanOffset = L.spanOffset[s]!;
+    const last = L.spanFirst[s + 1]!;
+    const scratch = (this.#scratch ??= { local: new IovecTable(1), remote: new IovecTable(1) });
+    const arena = addressOf(this.buffer);
+    let faultAt = start + covered;
+    let k = L.spanFirst[s]!;
     let done = 0;
-    for (let k = L.spanFirst[s]!; k < L.spanFirst[s + 1]!; k++) {
-      const i = L.order[k]!;
-      const len = this.#length[i]!;
-      if (L.rangeOffset[i]! - spanStart + len <= covered) {
-        this.completed[i] = 1;
-        done++;
-        continue;
+    for (;;) {
+      const nextPage = (Math.floor(faultAt / PAGE_SIZE) + 1) * PAGE_SIZE;
+      for (; k < last; k++) {
+        const i = L.order[k]!;
+        const address = this.#address[i] as number;
+        const len = this.#length[i]!;
+        if (len === 0 || address + len <= faultAt) {
+          this.completed[i] = 1;
+          done++;
+        } else if (address >= nextPage) break;
       }
-      const result = this.#fn(this.pid, single.local.address + i * 16, 1, single.remote.address + i * 16, 1, 0);
+      if (k >= last) return done;
+      const from = this.#address[L.order[k]!] as number;
+      const length = spanEnd - from;
+      scratch.local.set(0, arena + spanOffset + (from - start), length);
+      scratch.remote.set(0, from, length);
+      let result = this.#fn(this.pid, scratch.local.address, 1, scratch.remote.address, 1, 0);
       if (result === -1) {
         const errno = lastErrno();
-        if (errno !== EFAULT) throw this.#error(errno, s, 0);
-        this.completed[i] = 0;
-      } else {
-        const whole = result === len ? 1 : 0;
-        this.completed[i] = whole;
-        done += whole;
+        if (errno !== EFAULT) throw this.#failed(errno, s);
+        result = 0;
       }
+      if (result === length) return done + this.#markSpan(s, k);
+      faultAt = from + result;
     }
-    return done;
   }
 
-  #singleTables(): { local: IovecTable; remote: IovecTable } {
-    const local = new IovecTable(this.count);
-    const remote = new IovecTable(this.count);
-    const arena = addressOf(this.buffer);
-    for (let i = 0; i < this.count; i++) {
-      local.set(i, arena + this.#L.rangeOffset[i]!, this.#length[i]!);
-      remote.setAny(i, this.#address[i]!, this.#length[i]!);
-    }
-    return { local, remote };
+  /** Resets the completion state after a call failed with `errno`, and makes the error. */
+  #failed(errno: number, s: number): ProcessVmError {
+    this.completed.fill(0);
+    this.#completedCount = 0;
+    return this.#error(errno, s, 0);
   }
 
   #error(errno: number, s: number, offset: number): ProcessVmError {
@@ -277,49 +283,62 @@ abstract class RemoteBatch {
     });
   }
 
+  /** Arena offset of `size` bytes at `offset` within range `i`, or a RangeError when they are not inside it. */
+  #at(i: number, offset: number, size: number): number {
+    const len = this.#length[i];
+    if (len === undefined || (offset | 0) !== offset || offset < 0 || offset + size > len) {
+      throw new RangeError(
+        len === undefined
+          ? `range index ${i} is not one of the ${this.count} ranges`
+          : `offset ${offset} + ${size} bytes is outside range ${i} (${len} bytes)`,
+      );
+    }
+    return (this.#L.rangeOffset[i]! + offset) | 0;
+  }
+
   /** Unsigned byte at `offset` within range `i`. */
   u8(i: number, offset = 0): number {
-    return this.data.getUint8((this.#L.rangeOffset[i]! + offset) | 0);
+    return this.data.getUint8(this.#at(i, offset, 1));
   }
   /** Signed byte at `offset` within range `i`. */
   i8(i: number, offset = 0): number {
-    return this.data.getInt8((this.#L.rangeOffset[i]! + offset) | 0);
+    return this.data.getInt8(this.#at(i, offset, 1));
   }
   /** Little-endian u16 at `offset` within range `i`. */
   u16(i: number, offset = 0): number {
-    return this.data.getUint16((this.#L.rangeOffset[i]! + offset) | 0, true);
+    return this.data.getUint16(this.#at(i, offset, 2), true);
   }
   /** Little-endian i16 at `offset` within range `i`. */
   i16(i: number, offset = 0): number {
-    return this.data.getInt16((this.#L.rangeOffset[i]! + offset) | 0, true);
+    return this.data.getInt16(this.#at(i, offset, 2), true);
   }
   /** Little-endian u32 at `offset` within range `i`. */
   u32(i: number, offset = 0): number {
-    return this.data.getUint32((this.#L.rangeOffset[i]! + offset) | 0, true);
+    return this.data.getUint32(this.#at(i, offset, 4), true);
   }
   /** Little-endian i32 at `offset` within range `i`. */
   i32(i: number, offset = 0): number {
-    return this.data.getInt32((this.#L.rangeOffset[i]! + offset) | 0, true);
+    return this.data.getInt32(this.#at(i, offset, 4), true);
   }
   /** Little-endian u64 at `offset` within range `i` (a bigint: allocates). */
   u64(i: number, offset = 0): bigint {
-    return this.data.getBigUint64((this.#L.rangeOffset[i]! + offset) | 0, true);
+    return this.data.getBigUint64(this.#at(i, offset, 8), true);
   }
   /** Little-endian i64 at `offset` within range `i` (a bigint: allocates). */
   i64(i: number, offset = 0): bigint {
-    return this.data.getBigInt64((this.#L.rangeOffset[i]! + offset) | 0, true);
+    return this.data.getBigInt64(this.#at(i, offset, 8), true);
   }
   /** Little-endian f32 at `offset` within range `i`. */
   f32(i: number, offset = 0): number {
-    return this.data.getFloat32((this.#L.rangeOffset[i]! + offset) | 0, true);
+    return this.data.getFloat32(this.#at(i, offset, 4), true);
   }
   /** Little-endian f64 at `offset` within range `i`. */
   f64(i: number, offset = 0): number {
-    return this.data.getFloat64((this.#L.rangeOffset[i]! + offset) | 0, true);
+    return this.data.getFloat64(this.#at(i, offset, 8), true);
   }
   /** A 64-bit pointer at `offset` within range `i`, as a number (exact below 2^53). */
   pointer(i: number, offset = 0): number {
-    const o = (this.#L.rangeOffset[i]! + offset) | 0;
+    const o = this.#at(i, offset, 8);
     return this.data.getUint32((o + 4) | 0, true) * TWO_32 + this.data.getUint32(o, true);
   }
 }
@@ -352,16 +371,16 @@ export class RemoteReader extends RemoteBatch {
    * @param ranges The ranges to read; `views[i]` belongs to `ranges[i]`.
    * @param options See {@link RemoteReaderOptions}.
    */
-  constructor(pid: number, ranges: readonly RemoteRange[], options: RemoteReaderOptions = {}) {
-    const gap = options.coalesce ?? 4096;
+  constructor(pid: number, ranges: readonly RemoteRange[], options?: RemoteReaderOptions) {
+    const gap = options?.coalesce ?? 4096;
     if (!Number.isInteger(gap) || gap < -1) throw new RangeError(`options.coalesce must be an integer >= -1 (got ${gap})`);
     super("process_vm_readv", pid, ranges, gap, true);
   }
 
   /**
    * Reads every range. Returns {@link views} (the same array every time).
-   * Ranges that could not be read keep their old bytes and have
-   * `completed[i] === 0`.
+   * Ranges that could not be read whole have `completed[i] === 0`; their
+   * bytes are stale, or partly fresh where the range ran into an unreadable page.
    *
    * @throws {ProcessVmError} `ESRCH` when the process is gone, `EPERM` without permission.
    */

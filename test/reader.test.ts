@@ -72,6 +72,47 @@ describe("RemoteReader", () => {
     expect(reader.u32(1)).toBe(0x0b0a0908);
   });
 
+  test("a span across a one-page hole resumes after the hole: every readable range is read", async () => {
+    const base = await t.map(3 * t.info.page);
+    await t.protect(base + t.info.page, t.info.page, 0); // the middle page is unreadable
+    await t.cmd(`fill ${base.toString(16)} ${t.info.page.toString(16)} 11`);
+    await t.cmd(`fill ${(base + 2 * t.info.page).toString(16)} ${t.info.page.toString(16)} 22`);
+    // 64-byte ranges every 64 bytes over all three pages, coalesced (default) into one span.
+    const ranges = Array.from({ length: (3 * t.info.page) / 64 }, (_, i) => ({ address: base + i * 64, length: 64 }));
+    ranges.push({ address: base + t.info.page - 8, length: 16 }); // crosses into the hole
+    const reader = new RemoteReader(t.pid, ranges);
+    for (let round = 0; round < 2; round++) {
+      reader.read();
+      const perPage = t.info.page / 64;
+      ranges.forEach((r, i) => {
+        const inHole = r.address + r.length > base + t.info.page && r.address < base + 2 * t.info.page;
+        expect(reader.completed[i]).toBe(inHole ? 0 : 1);
+      });
+      expect(reader.completedCount).toBe(2 * perPage);
+      expect(reader.u8(0)).toBe(0x11);
+      expect(reader.u8(2 * perPage)).toBe(0x22);
+      expect(reader.u8(3 * perPage - 1, 63)).toBe(0x22);
+    }
+  });
+
+  test("completed is recomputed on every read, whatever the caller did to it", () => {
+    const reader = new RemoteReader(t.pid, [{ address: t.info.data, length: 4 }, { address: t.info.data + 64, length: 4 }]);
+    reader.read();
+    reader.completed.fill(0);
+    reader.read();
+    expect([...reader.completed]).toEqual([1, 1]);
+  });
+
+  test("typed accessors refuse an index or offset outside the ranges", () => {
+    const reader = new RemoteReader(t.pid, [{ address: t.info.data, length: 8 }, { address: t.info.data + 8, length: 8 }]);
+    reader.read();
+    expect(reader.u32(1, 4)).toBe(0x0f0e0d0c);
+    expect(() => reader.i32(2)).toThrow(/range index 2/);
+    expect(() => reader.i32(-1)).toThrow(RangeError);
+    expect(() => reader.u32(0, 6)).toThrow(/outside range 0/);
+    expect(() => reader.f64(0, 0.5)).toThrow(RangeError);
+  });
+
   test("more than IOV_MAX spans", () => {
     const ranges = Array.from({ length: 3000 }, (_, i) => ({ address: t.info.data + ((i * 4) % t.info.dataSize), length: 2 }));
     const reader = new RemoteReader(t.pid, ranges, { coalesce: -1 });
