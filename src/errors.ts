@@ -17,7 +17,7 @@ export type ProcessVmSyscall =
 
 /** What is known about a failed call. */
 export interface ProcessVmErrorDetails {
-  /** errno value returned by the call. */
+  /** errno value of the call (the positive C value; the error exposes it negated, as Bun does). */
   errno: number;
   syscall: ProcessVmSyscall;
   /** Target process. */
@@ -83,7 +83,7 @@ export class ProcessVmError extends Error {
   override name = "ProcessVmError" as const;
   /** errno name: `"EFAULT"`, `"EPERM"`, `"ESRCH"`, `"EINVAL"`, `"ENOMEM"`, … */
   readonly code: string;
-  /** errno value (positive, as in C). */
+  /** errno value, negative as on Bun's and Node's own errors (`-14` for `EFAULT`). */
   readonly errno: number;
   /** The call that failed. */
   readonly syscall: ProcessVmSyscall;
@@ -95,7 +95,7 @@ export class ProcessVmError extends Error {
   readonly length: number | undefined;
 
   constructor(details: ProcessVmErrorDetails) {
-    const { code, description } = errnoInfo(details.errno);
+    const { code, description } = errnoInfo(Math.abs(details.errno));
     const where =
       details.address === undefined
         ? `pid ${details.pid}`
@@ -105,7 +105,7 @@ export class ProcessVmError extends Error {
     if (hint === undefined && code === "ESRCH") hint = "The process does not exist or has exited.";
     super(`${code}: ${description}, ${details.syscall} (${where})${hint ? `. ${hint}` : ""}`);
     this.code = code;
-    this.errno = details.errno;
+    this.errno = -Math.abs(details.errno);
     this.syscall = details.syscall;
     this.pid = details.pid;
     this.address = details.address;

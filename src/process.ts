@@ -55,6 +55,16 @@ const utf8 = new TextDecoder("utf-8");
 const utf16 = new TextDecoder("utf-16le");
 const encoder = new TextEncoder();
 
+/** A zeroed buffer of `length` bytes, with a RangeError naming the argument when it cannot be had. */
+function allocate(length: number, name: string): Uint8Array {
+  checkLength(length, name);
+  try {
+    return new Uint8Array(new ArrayBuffer(length));
+  } catch {
+    throw new RangeError(`${name} ${length} is too large to allocate`);
+  }
+}
+
 /** Address check with a fast path for the common case: a safe non-negative integer number. */
 function addr(address: number | bigint, name = "address"): number | bigint {
   if (typeof address === "number" && address >= 0 && address <= Number.MAX_SAFE_INTEGER && address % 1 === 0) return address;
@@ -185,9 +195,8 @@ export class Process {
    */
   read(address: number | bigint, length: number): Uint8Array {
     const a = addr(address);
-    checkLength(length, "length");
-    const out = new Uint8Array(new ArrayBuffer(length));
-    const n = this.#transferOne(this.#read, a, out);
+    const out = allocate(length, "length");
+    const n = this.#transferAll(this.#read, a, addressOf(out.buffer), length);
     if (n !== length) this.#fail(n, "process_vm_readv", a, length);
     return out;
   }
@@ -206,18 +215,32 @@ export class Process {
    */
   readInto(address: number | bigint, view: ArrayBufferView): number {
     const a = addr(address);
-    checkView(view, "view");
-    const n = this.#transferOne(this.#read, a, view);
-    if (n < 0 || (n === 0 && view.byteLength > 0)) this.#fail(n, "process_vm_readv", a, view.byteLength);
+    const parts = checkView(view, "view");
+    const n = this.#transferAll(this.#read, a, addressOfView(parts), parts.byteLength);
+    if (n < 0 || (n === 0 && parts.byteLength > 0)) this.#fail(n, "process_vm_readv", a, parts.byteLength);
     return n;
   }
 
-  /** One call between `view` and the range at `a`; returns the count or -errno. */
-  #transferOne(fn: ReturnType<typeof nativeTransfer>, a: number | bigint, view: ArrayBufferView): number {
-    this.#viewLocal.set(0, addressOfView(view), view.byteLength);
-    this.#remote.setAny(0, a, view.byteLength);
-    const result = fn(this.pid, this.#viewLocal.address, 1, this.#remote.address, 1, 0);
-    return result === -1 ? -lastErrno() : result;
+  /**
+   * Moves `length` bytes between local memory at `local` and the range at `a`,
+   * calling again after a short count (the kernel moves at most MAX_RW_COUNT,
+   * just under 2 GiB, per call, and stops at a page it cannot access). Returns
+   * the bytes moved, or -errno when the first call moved nothing.
+   */
+  #transferAll(fn: ReturnType<typeof nativeTransfer>, a: number | bigint, local: number, length: number): number {
+    let done = 0;
+    while (done < length) {
+      this.#viewLocal.set(0, local + done, length - done);
+      this.#remote.setAny(0, typeof a === "number" ? a + done : a + BigInt(done), length - done);
+      const result = fn(this.pid, this.#viewLocal.address, 1, this.#remote.address, 1, 0);
+      if (result === -1) {
+        const errno = lastErrno();
+        return done > 0 ? done : -errno;
+      }
+      if (result === 0) break;
+      done += result;
+    }
+    return done;
   }
 
   /** @example `proc.readU8(address)` */
@@ -292,12 +315,19 @@ export class Process {
   #readTerminated(address: number | bigint, maxLength: number, unit: 1 | 2): Uint8Array {
     const start = addr(address);
     checkLength(maxLength, "maxLength");
-    const out = new Uint8Array(new ArrayBuffer(maxLength));
+    // Grows as pages come in, so that a large maxLength costs nothing for a short string.
+    let out = new Uint8Array(new ArrayBuffer(Math.min(maxLength, PAGE_SIZE)));
     let got = 0;
     while (got < maxLength) {
       const here = Number(start) + got;
       const step = Math.min(maxLength - got, PAGE_SIZE - (here % PAGE_SIZE));
-      const n = this.#transferOne(this.#read, typeof start === "bigint" ? start + BigInt(got) : here, out.subarray(got, got + step));
+      if (got + step > out.length) {
+        const grown = new Uint8Array(new ArrayBuffer(Math.min(maxLength, Math.max(out.length * 2, got + step))));
+        grown.set(out.subarray(0, got));
+        out = grown;
+      }
+      const remote = typeof start === "bigint" ? start + BigInt(got) : here;
+      const n = this.#transferAll(this.#read, remote, addressOf(out.buffer, got), step);
       if (n <= 0) {
         if (got === 0 || n < 0) this.#fail(n, "process_vm_readv", here, step);
         break;
@@ -352,12 +382,12 @@ export class Process {
    * proc.write(address, new Uint8Array([0x90, 0x90]), { force: true }); // patch code
    * ```
    */
-  write(address: number | bigint, data: ArrayBufferView | ArrayBuffer, options: WriteOptions = {}): void {
+  write(address: number | bigint, data: ArrayBufferView | ArrayBuffer, options?: WriteOptions): void {
     const a = addr(address);
     const bytes = toBytes(data, "data");
-    const n = this.#transferOne(this.#write, a, bytes);
+    const n = this.#transferAll(this.#write, a, addressOfView(checkView(bytes, "data")), bytes.byteLength);
     if (n === bytes.byteLength) return;
-    if (options.force && (n >= 0 || n === -14)) {
+    if (options?.force && (n >= 0 || n === -14)) {
       const done = Math.max(0, n);
       this.#writeMem(Number(a) + done, bytes.subarray(done));
       return;
@@ -468,7 +498,7 @@ export class Process {
    * proc.writeCString(nameAddress, "Player 1");
    * ```
    */
-  writeCString(address: number | bigint, text: string, options: WriteOptions = {}): void {
+  writeCString(address: number | bigint, text: string, options?: WriteOptions): void {
     const bytes = encoder.encode(`${text}\0`);
     this.write(address, bytes, options);
   }

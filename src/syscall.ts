@@ -7,7 +7,7 @@
 import { ProcessVmError } from "./errors.ts";
 import { IOV_MAX, IovecTable } from "./ffi/iovec.ts";
 import { addressOfView, lastErrno, libc } from "./ffi/libc.ts";
-import { checkAddress, checkFlags, checkLength, checkPid, checkView, SSIZE_LIMIT } from "./validate.ts";
+import { checkAddress, checkFlags, checkLength, checkPid, checkView, SSIZE_LIMIT, type ViewParts } from "./validate.ts";
 
 /** A range of the target's address space. */
 export interface RemoteRange {
@@ -138,11 +138,13 @@ function transferv(
   // Every check happens before the first transfer.
   const lBase = new Array<number>(locals.length);
   const lLen = new Array<number>(locals.length);
+  const lParts = new Array<ViewParts>(locals.length);
   let lSum = 0;
   for (let i = 0; i < locals.length; i++) {
-    const view = checkView(locals[i], Array.isArray(local) ? `local[${i}]` : "local");
-    lLen[i] = view.byteLength;
-    lSum += view.byteLength;
+    const parts = checkView(locals[i], Array.isArray(local) ? `local[${i}]` : "local");
+    lParts[i] = parts;
+    lLen[i] = parts.byteLength;
+    lSum += parts.byteLength;
   }
   if (lSum >= SSIZE_LIMIT) throw new RangeError("the sum of local lengths overflows ssize_t");
   const rBase = new Array<number | bigint>(remotes.length);
@@ -160,7 +162,7 @@ function transferv(
   }
   if (rSum >= SSIZE_LIMIT) throw new RangeError("the sum of remote lengths overflows ssize_t");
   // Addresses are taken last, so that nothing can detach or move a buffer in between.
-  for (let i = 0; i < locals.length; i++) lBase[i] = addressOfView(locals[i] as ArrayBufferView);
+  for (let i = 0; i < locals.length; i++) lBase[i] = addressOfView(lParts[i]!);
 
   const fn = NATIVE[syscall];
   if (locals.length <= IOV_MAX && remotes.length <= IOV_MAX) {

@@ -76,21 +76,56 @@ export function checkFlags(flags: unknown): number | bigint {
   throw new TypeError(`flags must be a number or a bigint (got ${describe(flags)})`);
 }
 
-/** Checks that `view` is an `ArrayBufferView` whose buffer is not detached. */
-export function checkView(view: unknown, name: string): ArrayBufferView {
+// The engine's own getters: a view's `buffer`, `byteOffset` and `byteLength` can be
+// redefined by user code, and what reaches the kernel must be what the engine knows.
+const getter = (proto: object, name: string) => Object.getOwnPropertyDescriptor(proto, name)!.get!;
+const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const TA_BUFFER = getter(TYPED_ARRAY, "buffer");
+const TA_OFFSET = getter(TYPED_ARRAY, "byteOffset");
+const TA_LENGTH = getter(TYPED_ARRAY, "byteLength");
+const DV_BUFFER = getter(DataView.prototype, "buffer");
+const DV_OFFSET = getter(DataView.prototype, "byteOffset");
+const DV_LENGTH = getter(DataView.prototype, "byteLength");
+const AB_DETACHED = getter(ArrayBuffer.prototype, "detached");
+const AB_LENGTH = getter(ArrayBuffer.prototype, "byteLength");
+const SAB_LENGTH = getter(SharedArrayBuffer.prototype, "byteLength");
+const TA_TAG = getter(TYPED_ARRAY, Symbol.toStringTag as unknown as string);
+
+/** A view's memory as the engine knows it. */
+export interface ViewParts {
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+/**
+ * Checks that `view` is an `ArrayBufferView` whose buffer is not detached, and
+ * returns its buffer, offset and length read through the engine's own getters.
+ */
+export function checkView(view: unknown, name: string): ViewParts {
   if (!ArrayBuffer.isView(view)) {
     throw new TypeError(`${name} must be an ArrayBufferView such as a Uint8Array (got ${describe(view)})`);
   }
-  if ((view.buffer as ArrayBuffer).detached) throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
-  return view;
+  const typed = TA_TAG.call(view) !== undefined;
+  // Reading the buffer first also moves a small typed array out of the GC heap into its own ArrayBuffer.
+  const buffer = (typed ? TA_BUFFER : DV_BUFFER).call(view) as ArrayBufferLike;
+  if (!(buffer instanceof SharedArrayBuffer) && AB_DETACHED.call(buffer)) {
+    throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
+  }
+  return {
+    buffer,
+    byteOffset: (typed ? TA_OFFSET : DV_OFFSET).call(view) as number,
+    byteLength: (typed ? TA_LENGTH : DV_LENGTH).call(view) as number,
+  };
 }
 
-/** Checks `data` to be written: an `ArrayBufferView` or an `ArrayBuffer`, as a byte view. */
+/** Checks `data` to be written (an `ArrayBufferView` or an `ArrayBuffer`) and returns a fresh byte view of it. */
 export function toBytes(data: unknown, name: string): Uint8Array {
-  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)) {
-    if ((data as ArrayBuffer).detached) throw new TypeError(`${name} is a detached ArrayBuffer`);
-    return new Uint8Array(data);
+  if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) {
+    const shared = data instanceof SharedArrayBuffer;
+    if (!shared && AB_DETACHED.call(data)) throw new TypeError(`${name} is a detached ArrayBuffer`);
+    return new Uint8Array(data, 0, (shared ? SAB_LENGTH : AB_LENGTH).call(data) as number);
   }
-  const view = checkView(data, name);
-  return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  const parts = checkView(data, name);
+  return new Uint8Array(parts.buffer, parts.byteOffset, parts.byteLength);
 }

@@ -100,6 +100,16 @@ describe("strings", () => {
     expect(proc.readCString(scratch + t.info.page - 100, 8192)).toBe(text);
   });
 
+  test("a huge maxLength costs nothing for a short string", async () => {
+    await t.write(scratch + 700, new TextEncoder().encode("short\0"));
+    expect(proc.readCString(scratch + 700, 2 ** 32)).toBe("short");
+    expect(proc.readUtf16(scratch + 700, 0)).toBe("");
+  });
+
+  test("a length too large to allocate is a RangeError naming it", () => {
+    expect(() => proc.read(t.info.data, 2 ** 52)).toThrow(/length .* too large/);
+  });
+
   test("memory that ends before any NUL gives EFAULT", async () => {
     const end = t.info.guard + t.info.page;
     await t.write(end - 4, le([0x41, 0x41, 0x41, 0x41]));

@@ -137,14 +137,14 @@ export function addressOf(buffer: ArrayBufferLike, byteOffset = 0): number {
 }
 
 /**
- * Native address of the first byte of a view. Touching `view.buffer` first moves
- * a small typed array out of the garbage-collected heap into its own
- * `ArrayBuffer`, so that the address cannot move afterwards.
+ * Native address of the first byte of a view given as its parts (see
+ * `checkView`, which reads the buffer first and so moves a small typed array
+ * out of the garbage-collected heap into its own `ArrayBuffer`, where its
+ * address cannot move). An empty view gives 0.
  */
-export function addressOfView(view: ArrayBufferView): number {
-  const buffer = view.buffer; // materialise: a fast typed array's storage may move otherwise
+export function addressOfView(view: { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }): number {
   if (view.byteLength === 0) return 0;
-  return addressOf(buffer, view.byteOffset);
+  return addressOf(view.buffer, view.byteOffset);
 }
 
 /** An `ArrayBuffer` over native memory owned by someone else (used by test fixtures over mmap'd pages). */
