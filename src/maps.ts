@@ -193,7 +193,10 @@ function baseName(path: string): string {
 }
 
 /**
- * Groups the file-backed regions into modules, one per path, in order of base address.
+ * Groups the file-backed regions into modules, in order of base address: one
+ * per loaded image of a file (a file mapped twice, as two images, gives two
+ * modules; a new image starts at a mapping of file offset 0), and a deleted
+ * file apart from the file that replaced it.
  *
  * @example
  * ```ts
@@ -201,20 +204,23 @@ function baseName(path: string): string {
  * ```
  */
 export function modules(regions: readonly Region[]): Module[] {
-  const byPath = new Map<string, Region[]>();
-  for (const region of regions) {
+  const open = new Map<string, Region[]>();
+  const images: { path: string; list: Region[] }[] = [];
+  for (const region of [...regions].sort((a, b) => a.start - b.start)) {
     if (region.kind !== "file") continue;
-    let list = byPath.get(region.path);
-    if (!list) byPath.set(region.path, (list = []));
+    const key = `${region.deleted ? "D" : "F"}${region.path}`;
+    let list = open.get(key);
+    if (!list || region.offset === 0) {
+      open.set(key, (list = []));
+      images.push({ path: region.path, list });
+    }
     list.push(region);
   }
-  const result: Module[] = [];
-  for (const [path, list] of byPath) {
+  return images.map(({ path, list }) => {
     const base = list[0]!.start;
     const end = list[list.length - 1]!.end;
-    result.push({ name: baseName(path), path, base, end, size: end - base, regions: list });
-  }
-  return result.sort((a, b) => a.base - b.base);
+    return { name: baseName(path), path, base, end, size: end - base, regions: list };
+  });
 }
 
 /**

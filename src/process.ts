@@ -135,10 +135,12 @@ export class Process {
   }
 
   /**
-   * Every process whose name is `name`: its `comm` (the kernel's 15-character
-   * name), the base name of its executable path (`argv[0]`), or, for
-   * interpreters, the base name of the script it runs (`argv[1]`). Sorted by pid;
-   * empty when none. Processes that vanish while looking are skipped.
+   * Every other process whose name is `name`: its `comm` (the kernel's name,
+   * cut to 15 characters, so longer names match through `argv[0]`), the base
+   * name of its `argv[0]`, or, for an interpreter (bun, node, deno, python,
+   * perl, ruby, a shell, java), the base name of the script it runs
+   * (`argv[1]`). Sorted by pid; empty when none. The calling process is left
+   * out, and processes that vanish while looking are skipped.
    *
    * @example
    * ```ts
@@ -148,16 +150,15 @@ export class Process {
   static find(name: string): Process[] {
     if (typeof name !== "string" || name === "") throw new TypeError("name must be a non-empty string");
     const base = (s: string | undefined) => (s ? s.slice(s.lastIndexOf("/") + 1) : "");
+    const interpreter = /^(bun|bun\.exe|node|nodejs|deno|python[\d.]*|perl|ruby|sh|bash|dash|zsh|java)$/;
     const found: number[] = [];
     for (const entry of readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
       try {
         const comm = readFileSync(`/proc/${entry}/comm`, "utf8").replace(/\n$/, "");
         const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-        if (comm === name || comm === name.slice(0, 15) && name.length > 15 && base(argv[0]).startsWith(comm) ||
-            base(argv[0]) === name || base(argv[1]) === name) {
-          found.push(Number(entry));
-        }
+        const script = interpreter.test(base(argv[0])) ? base(argv[1]) : "";
+        if (comm === name || base(argv[0]) === name || script === name) found.push(Number(entry));
       } catch {
         // gone, or not ours to look at
       }

@@ -218,7 +218,15 @@ function splitTransfer(
   let total = 0;
   for (;;) {
     const n = Math.min(span(lLen, l.i, l.offset), span(rLen, r.i, r.offset));
-    if (n === 0) return total;
+    if (n === 0) {
+      // Nothing (more) to move. The first time, one empty call still lets the kernel check what it checks
+      // first (flags), as one unlimited call would have.
+      if (total === 0) {
+        const result = rawTransfer(fn, pid, localTable.address, 0, remoteTable.address, 0, flags);
+        if (result < 0) throw failure(syscall, pid, -result, rBase, rLen, 0, 0);
+      }
+      return total;
+    }
     const errorFrom = r.i;
     const errorOffset = r.offset;
     const lc = fill(localTable, lBase, lLen, l, n);

@@ -102,6 +102,24 @@ describe("parseMaps (pure)", () => {
     expect(findModule(regions, "/usr/bin/my game")!.base).toBe(0x55d4c2a00000);
     expect(findModule(regions, "libm.so.6")).toBeNull();
   });
+
+  test("a file mapped twice as two images gives two modules; a deleted file is apart from its replacement", () => {
+    const text = `7f0000000000-7f0000001000 r--p 00000000 fd:01 5 /opt/plugin.so
+7f0000001000-7f0000002000 r-xp 00001000 fd:01 5 /opt/plugin.so
+7f0000010000-7f0000011000 r--p 00000000 fd:01 5 /opt/plugin.so
+7f0000011000-7f0000012000 r-xp 00001000 fd:01 5 /opt/plugin.so
+7f0000020000-7f0000021000 r--p 00000000 fd:01 6 /opt/game.so (deleted)
+7f0000030000-7f0000031000 r--p 00000000 fd:01 7 /opt/game.so
+`;
+    const mods = modules(parseMaps(text));
+    expect(mods.map((m) => [m.name, m.base, m.size])).toEqual([
+      ["plugin.so", 0x7f0000000000, 0x2000],
+      ["plugin.so", 0x7f0000010000, 0x2000],
+      ["game.so", 0x7f0000020000, 0x1000],
+      ["game.so", 0x7f0000030000, 0x1000],
+    ]);
+    expect(mods[2]!.regions[0]!.deleted).toBe(true);
+  });
 });
 
 describe("maps of live processes", () => {

@@ -234,6 +234,12 @@ describe("more than IOV_MAX entries", () => {
     expect(Uint8Array.from(locals.flatMap((l) => [...l]))).toEqual(pattern(0, 6000));
   });
 
+  test("over IOV_MAX empty entries: the kernel still sees the flags", () => {
+    const empty = Array.from({ length: 2000 }, () => ({ address: t.info.data, length: 0 }));
+    expect(readv(t.pid, buf(0), empty)).toBe(0);
+    expect(() => readv(t.pid, buf(0), empty, 1)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+  });
+
   test("the split stops at the first short call, like one unlimited call", () => {
     const ranges = Array.from({ length: 1500 }, (_, i) => ({ address: t.info.data + i, length: 1 }));
     ranges[1200] = { address: t.info.guard + t.info.page, length: 1 }; // unmapped
