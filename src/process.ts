@@ -106,8 +106,11 @@ export class Process {
   readonly pid: number;
   readonly #scratch = new ArrayBuffer(SCRATCH);
   readonly #view = new DataView(this.#scratch);
-  readonly #local = new IovecTable(1);
   readonly #remote = new IovecTable(1);
+  /** The typed-access pair: entry 0 local (the scratch buffer), entry 1 remote, written word by word. */
+  readonly #pair = new IovecTable(2);
+  readonly #words = new Uint32Array(this.#pair.buffer);
+  readonly #pairAddress = this.#pair.address;
   readonly #viewLocal = new IovecTable(1);
   readonly #read = nativeTransfer("process_vm_readv");
   readonly #write = nativeTransfer("process_vm_writev");
@@ -119,7 +122,7 @@ export class Process {
    */
   constructor(pid: number) {
     this.pid = checkPid(pid);
-    this.#local.set(0, addressOf(this.#scratch), SCRATCH);
+    this.#pair.set(0, addressOf(this.#scratch), SCRATCH);
   }
 
   /**
@@ -168,12 +171,24 @@ export class Process {
 
   // ---- reads ---------------------------------------------------------------
 
+  /** Points the typed-access pair at `n` bytes at `address`; returns the checked address. */
+  #aim(address: number | bigint, n: number): number | bigint {
+    const w = this.#words;
+    if (typeof address === "number" && address >= 0 && address <= Number.MAX_SAFE_INTEGER && Math.trunc(address) === address) {
+      w[4] = address >>> 0;
+      w[5] = (address / TWO_32) >>> 0;
+    } else {
+      this.#pair.setAny(1, checkAddress(address, "address"), n);
+    }
+    w[2] = n; // local iov_len (the high word stays 0)
+    w[6] = n; // remote iov_len
+    return address;
+  }
+
   /** Reads `n` (≤ 16) bytes into the scratch buffer or throws. */
   #fetch(address: number | bigint, n: number): void {
-    const a = addr(address);
-    this.#remote.setAny(0, a, n);
-    this.#local.setLength(0, n);
-    const result = this.#read(this.pid, this.#local.address, 1, this.#remote.address, 1, 0);
+    const a = this.#aim(address, n);
+    const result = this.#read(this.pid, this.#pairAddress, 1, this.#pairAddress + 16, 1, 0);
     if (result !== n) this.#fail(result === -1 ? -lastErrno() : result, "process_vm_readv", a, n);
   }
 
@@ -422,10 +437,8 @@ export class Process {
   }
 
   #put(address: number | bigint, n: number): void {
-    const a = addr(address);
-    this.#remote.setAny(0, a, n);
-    this.#local.setLength(0, n);
-    const result = this.#write(this.pid, this.#local.address, 1, this.#remote.address, 1, 0);
+    const a = this.#aim(address, n);
+    const result = this.#write(this.pid, this.#pairAddress, 1, this.#pairAddress + 16, 1, 0);
     if (result !== n) this.#fail(result === -1 ? -lastErrno() : result, "process_vm_writev", a, n);
   }
 

@@ -113,7 +113,8 @@ abstract class RemoteBatch {
   readonly views: readonly Uint8Array[];
   /**
    * Per range, 1 if the last transfer moved the whole range, else 0. When a
-   * transfer was partial, this says which ranges hold fresh data.
+   * transfer was partial, this says which ranges hold fresh data. Read it; do
+   * not write it (it is rewritten only when the outcome changes).
    */
   readonly completed: Uint8Array;
   /** DataView over the whole arena, for typed access at {@link offsetOf}. */
@@ -184,10 +185,12 @@ abstract class RemoteBatch {
         result = 0;
       }
       if (s === 0) {
-        // The common case: one call moved everything.
+        // The common case: one call moved everything. The flags are rewritten only when they change.
         if (n === spans && result === this.#total) {
-          this.completed.fill(1);
-          this.#completedCount = this.count;
+          if (this.#completedCount !== this.count) {
+            this.completed.fill(1);
+            this.#completedCount = this.count;
+          }
           return this.count;
         }
         this.completed.fill(0);

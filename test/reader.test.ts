@@ -95,12 +95,19 @@ describe("RemoteReader", () => {
     }
   });
 
-  test("completed is recomputed on every read, whatever the caller did to it", () => {
-    const reader = new RemoteReader(t.pid, [{ address: t.info.data, length: 4 }, { address: t.info.data + 64, length: 4 }]);
-    reader.read();
-    reader.completed.fill(0);
+  test("completed follows the outcome of each read: complete, partial, complete again", async () => {
+    const page = await t.map(t.info.page);
+    const reader = new RemoteReader(t.pid, [{ address: t.info.data, length: 4 }, { address: page, length: 4 }], { coalesce: -1 });
     reader.read();
     expect([...reader.completed]).toEqual([1, 1]);
+    await t.protect(page, t.info.page, 0);
+    reader.read();
+    expect([...reader.completed]).toEqual([1, 0]);
+    expect(reader.completedCount).toBe(1);
+    await t.protect(page, t.info.page, 3);
+    reader.read();
+    expect([...reader.completed]).toEqual([1, 1]);
+    expect(reader.completedCount).toBe(2);
   });
 
   test("typed accessors refuse an index or offset outside the ranges", () => {
