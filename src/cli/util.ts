@@ -47,6 +47,22 @@ export function parseArgs(argv: readonly string[], valued: readonly string[] = [
 }
 
 /**
+ * The number given with `--key`, or `fallback` when the option is absent.
+ *
+ * @example
+ * ```ts
+ * numberFlag(parseArgs(["--depth", "5"], ["depth"]).flags, "depth", 4); // 5
+ * ```
+ */
+export function numberFlag(flags: Args["flags"], key: string, fallback: number): number;
+export function numberFlag(flags: Args["flags"], key: string, fallback?: number): number | undefined;
+export function numberFlag(flags: Args["flags"], key: string, fallback?: number): number | undefined {
+  const value = flags.get(key);
+  if (value === true) throw new UsageError(`--${key} needs a number`);
+  return value === undefined ? fallback : parseNumber(value, `--${key}`);
+}
+
+/**
  * A number written as hex (`0x7f00`, `7f00h`) or decimal (`4096`).
  *
  * @example

@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { findPattern } from "../../scan/index.ts";
 import type { Command } from "../command.ts";
 import { Session } from "../session.ts";
-import { hex, openTarget, parseArgs, parseNumber, UsageError } from "../util.ts";
+import { hex, numberFlag, openTarget, parseArgs, parseNumber, UsageError } from "../util.ts";
 
 /** Runs a session over `lines`, printing to stdout; resolves when they end or on `quit`. */
 export async function runSession(session: Session, lines: AsyncIterable<string>, prompt: () => void): Promise<void> {
@@ -55,9 +55,9 @@ export const scanCommand: Command = {
     if (typeof within === "string") await session.execute(`within ${within.replace(",", " ")}`);
     else if (typeof module === "string") await session.execute(`within ${module}`);
     if (typeof type === "string") await session.execute(`type ${type}`);
-    const delay = flags.get("delay");
+    const delay = numberFlag(flags, "delay", 0);
     for (const [i, query] of queries.entries()) {
-      if (i > 0 && typeof delay === "string") await Bun.sleep(Number(delay));
+      if (i > 0 && delay > 0) await Bun.sleep(delay);
       console.log(`> ${query}`);
       await session.execute(query);
     }

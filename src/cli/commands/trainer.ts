@@ -5,7 +5,7 @@
  */
 import { getValue, VALUE_SIZE } from "../../types.ts";
 import type { Command } from "../command.ts";
-import { hex, openTarget, parseArgs, parseNumber, parseType, UsageError } from "../util.ts";
+import { hex, numberFlag, openTarget, parseArgs, parseNumber, parseType, UsageError } from "../util.ts";
 import { parseValue } from "./write.ts";
 
 /** Resolves an ADDRESS argument that may also be a pointer chain (`libgame.so+0x10 -> 0x8`). */
@@ -57,17 +57,16 @@ export const freezeCommand: Command = {
     const type = parseType(positionals[2]);
     if (positionals[3] === undefined) throw new UsageError("missing VALUE");
     const value = parseValue(type, positionals[3]);
-    const interval = flags.get("interval");
-    const duration = flags.get("for");
+    const duration = numberFlag(flags, "for");
     let failure: Error | null = null;
     const handle = proc.freeze(at, type, value, {
-      intervalMs: typeof interval === "string" ? parseNumber(interval, "--interval") : 100,
+      intervalMs: numberFlag(flags, "interval", 100),
       allowIncrease: flags.has("allow-increase"),
       allowDecrease: flags.has("allow-decrease"),
       onError: (error) => (failure = error),
     });
     console.log(`holding ${type} ${String(value)} at ${hex(at)}${duration ? "" : "; Ctrl-C to stop"}`);
-    await Promise.race([untilInterrupted(typeof duration === "string" ? parseNumber(duration, "--for") : undefined), handle.stopped]);
+    await Promise.race([untilInterrupted(duration), handle.stopped]);
     handle.stop();
     if (failure) throw failure;
   },
@@ -84,13 +83,11 @@ export const watchCommand: Command = {
     if (positionals.length < 2) throw new UsageError("missing ADDRESS");
     const type = parseType(flags.get("type") as string | undefined);
     const targets = positionals.slice(1).map((text) => ({ address: address(proc, text), type }));
-    const interval = flags.get("interval");
-    const count = flags.get("count");
-    const limit = typeof count === "string" ? parseNumber(count, "--count") : Infinity;
+    const limit = numberFlag(flags, "count", Infinity);
     const stop = new AbortController();
     void untilInterrupted().then(() => stop.abort());
     const watcher = proc.watch(targets, {
-      intervalMs: typeof interval === "string" ? parseNumber(interval, "--interval") : 50,
+      intervalMs: numberFlag(flags, "interval", 50),
       signal: stop.signal,
     });
     let seen = 0;
@@ -112,14 +109,10 @@ export const pointersCommand: Command = {
     const { positionals, flags } = parseArgs(argv, ["depth", "offset", "max"]);
     const proc = openTarget(positionals[0]);
     const at = address(proc, positionals[1]);
-    const num = (key: string, fallback: number) => {
-      const v = flags.get(key);
-      return typeof v === "string" ? parseNumber(v, `--${key}`) : fallback;
-    };
     const paths = await proc.findPointerPaths(at, {
-      maxDepth: num("depth", 4),
-      maxOffset: num("offset", 0x800),
-      maxResults: num("max", 1000),
+      maxDepth: numberFlag(flags, "depth", 4),
+      maxOffset: numberFlag(flags, "offset", 0x800),
+      maxResults: numberFlag(flags, "max", 1000),
       onProgress: (p) => process.stderr.write(`\r${p.phase} ${Math.round((100 * p.done) / Math.max(1, p.total))}%   `),
     });
     process.stderr.write("\r");
