@@ -3,6 +3,7 @@
  * a real target and the test process itself.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { addressOf } from "../src/ffi/libc.ts";
 import { Process, ProcessVmError } from "../src/index.ts";
 import { Target } from "./helpers/target.ts";
@@ -199,6 +200,8 @@ describe("finding processes", () => {
   test("Process.find by comm", async () => {
     const sleeper = Bun.spawn(["sleep", "30"]);
     try {
+      // Until the child has exec'd, its name is still ours.
+      for (let i = 0; i < 200 && readFileSync(`/proc/${sleeper.pid}/comm`, "utf8") !== "sleep\n"; i++) await Bun.sleep(5);
       expect(Process.find("sleep").map((p) => p.pid)).toContain(sleeper.pid);
     } finally {
       sleeper.kill();
