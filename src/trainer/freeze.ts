@@ -210,7 +210,7 @@ class Freezer {
     if (this.#dirty) this.#rebuild();
     trainerStats.freezeTicks++;
     const pid = this.process.pid;
-    const faults: Entry[] = [];
+    let faults: Entry[] | null = null; // made only on the rare tick where a write failed
     try {
       const f = this.#flex.length;
       if (f > 0) {
@@ -230,6 +230,7 @@ class Freezer {
       const n = this.#count;
       const done = transferBatch("process_vm_writev", pid, this.#local, this.#remote, n, this.#ok);
       if (done < n) {
+        faults = [];
         for (let i = 0; i < n; i++) if (this.#ok[i] === 0) faults.push(this.entries[i]!);
       }
     } catch (error) {
@@ -240,7 +241,7 @@ class Freezer {
       this.#report(stopped, error as Error);
       return;
     }
-    if (faults.length > 0) {
+    if (faults !== null) {
       for (const e of faults) {
         const error = new ProcessVmError({ errno: 14, syscall: "process_vm_writev", pid, address: e.address, length: e.size, hint: "the frozen address can no longer be written; freezing it stopped" });
         if (e.end(error)) this.remove(e);
