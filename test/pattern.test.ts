@@ -66,6 +66,18 @@ describe("findPattern", () => {
   });
   afterAll(() => t.kill());
 
+  test("long patterns (longer than the chunk overlap allowance) across a chunk boundary", async () => {
+    const within: [number, number] = [r, r + SIZE];
+    for (const len of [200, 5000]) {
+      const bytes = Uint8Array.from({ length: len }, (_, i) => (i * 37 + len) & 0xff);
+      const at = r + MiB - Math.floor(len / 2);
+      await t.write(at, bytes);
+      const text = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+      for (const threads of [0, 2]) expect(await findPattern(proc, text, { within, threads })).toEqual([at]);
+      await t.write(at, new Uint8Array(len));
+    }
+  });
+
   test("every match, overlapping ones, and matches straddling chunk boundaries once", async () => {
     const within: [number, number] = [r, r + SIZE];
     await t.write(r + 10, new Uint8Array([0xaa, 0xaa, 0xaa, 0xaa])); // "aa aa" at 10, 11, 12

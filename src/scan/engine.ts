@@ -101,13 +101,18 @@ class Out {
   }
 }
 
-/** Per-thread scratch: the chunk buffer and its views, iovec tables. */
+/**
+ * Per-thread scratch: the chunk buffer and its views, iovec tables. The chunk
+ * buffer holds a chunk, its overlap of `width - 1` bytes and up to 7 bytes of
+ * alignment, so it is made larger for wide values (long patterns and strings).
+ */
 class Scratch {
-  readonly buffer = new ArrayBuffer(CHUNK + 64);
-  readonly address = addressOf(this.buffer);
-  readonly u8 = new Uint8Array(this.buffer);
-  readonly buf = Buffer.from(this.buffer);
-  readonly dv = new DataView(this.buffer);
+  readonly capacity: number;
+  readonly buffer: ArrayBuffer;
+  readonly address: number;
+  readonly u8: Uint8Array;
+  readonly buf: Buffer;
+  readonly dv: DataView;
   readonly arrays = new Map<ValueType, ArrayLike<number | bigint>>();
   readonly out = new Int32Array(CHUNK + 64);
   readonly offs = new Int32Array(CHUNK);
@@ -115,6 +120,14 @@ class Scratch {
   readonly local = new IovecTable(IOV_MAX);
   readonly remote = new IovecTable(IOV_MAX);
   readonly fn = nativeTransfer("process_vm_readv");
+  constructor(width: number) {
+    this.capacity = CHUNK + 64 + Math.ceil(width / 8) * 8;
+    this.buffer = new ArrayBuffer(this.capacity);
+    this.address = addressOf(this.buffer);
+    this.u8 = new Uint8Array(this.buffer);
+    this.buf = Buffer.from(this.buffer);
+    this.dv = new DataView(this.buffer);
+  }
   array(type: ValueType): ArrayLike<number | bigint> {
     let a = this.arrays.get(type);
     if (!a) {
@@ -141,7 +154,9 @@ function fatal(errno: number): boolean {
 
 /** Runs one task to the end. */
 export function runTask(task: Task): TaskResult {
-  const s = (scratch ??= new Scratch());
+  const width = "width" in task ? task.width : 0;
+  if (!scratch || scratch.capacity < CHUNK + 64 + width) scratch = new Scratch(width);
+  const s = scratch;
   switch (task.kind) {
     case "first": return runFirst(s, task);
     case "snapshot": return runSnapshot(s, task);
