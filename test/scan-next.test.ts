@@ -197,3 +197,24 @@ describe("parseQuery", () => {
     expect(() => parseQuery("1..")).toThrow(SyntaxError);
   });
 });
+
+describe("review fixes", () => {
+  test("f32 bounds are rounded to f32 like the stored values: ranges include them, gt/lt exclude them", async () => {
+    await t.cmd(`fill ${r.toString(16)} ${SIZE.toString(16)} 0`);
+    await t.write(r + 0x10, new Uint8Array(new Float32Array([0.2, 0.1, 0.3]).buffer));
+    const values = async (q: unknown) => [...(await scan(proc, "f32", q as never, { within: [r + 0x10, r + 0x1c] }))].map((m) => m.value);
+    expect(await values({ min: 0.1, max: 0.2 })).toEqual([Math.fround(0.2), Math.fround(0.1)]);
+    expect(await values({ gt: 0.1 })).toEqual([Math.fround(0.2), Math.fround(0.3)]);
+    expect(await values({ lt: 0.3 })).toEqual([Math.fround(0.2), Math.fround(0.1)]);
+  });
+
+  test("int mode: a value that turns negative is still found by its new value", async () => {
+    await t.cmd(`fill ${r.toString(16)} ${SIZE.toString(16)} 0`);
+    await t.write(r + 0x40, Uint8Array.of(5, 0, 0, 0, 0, 0, 0, 0));
+    const s = await scan(proc, "int", 5, { within: [r + 0x40, r + 0x48] });
+    expect(s.count).toBe(4);
+    await t.write(r + 0x40, new Uint8Array(8).fill(0xff));
+    await s.next(-1);
+    expect([...s].map((m) => [m.type, m.value])).toEqual([["u8", 255], ["u16", 65535], ["u32", 4294967295], ["u64", 2n ** 64n - 1n]]);
+  });
+});

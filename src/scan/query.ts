@@ -226,7 +226,8 @@ function toType(type: ValueType, v: Numeric): Numeric {
  * Turns a raw query into a spec for `type`, or `null` when nothing can match
  * (an integer query value outside the type, or a NaN). The value of an `eq`
  * against a float type is rounded to the type (so `0.1` finds the `f32` 0.1)
- * when the tolerance is 0. Integer types ignore tolerances.
+ * when the tolerance is 0, and so are the bounds of `gt`, `lt` and `range`
+ * (so `"0.1..0.2"` includes the `f32` 0.2). Integer types ignore tolerances.
  *
  * @param strict throw a RangeError for an `eq` value outside the type instead of returning null.
  */
@@ -246,7 +247,11 @@ export function numericSpec(type: ValueType, raw: RawQuery, defaultTolerance: nu
     a = Number(a);
     b = Number(b);
     if (Number.isNaN(a) || Number.isNaN(b)) return op === "ne" ? { type, op: "any", a: 0, b: 0, tol } : null;
-    if (tol === 0 && type === "f32" && (op === "eq" || op === "ne")) a = Math.fround(a);
+    if (tol === 0 && type === "f32" && op !== "increasedBy" && op !== "decreasedBy") {
+      // Compare with the f32 nearest each bound, as an f32 in memory holds it: "0.1..0.2" includes the stored 0.2.
+      a = Math.fround(a);
+      b = Math.fround(b);
+    }
     if (op === "range" && a > b) return null;
     return { type, op, a, b, tol };
   }
@@ -299,6 +304,29 @@ export function numericSpec(type: ValueType, raw: RawQuery, defaultTolerance: nu
     }
   }
   return null;
+}
+
+/**
+ * In the `"int"` mode, an `eq`/`ne` value that does not fit a part's type but
+ * fits the other signedness of the same width is the same bits: `-1` for a
+ * `u8` part is 255, `255` for an `i8` part is -1. So a value that changes sign
+ * after the first scan is still found.
+ */
+export function wrapIntQuery(type: ValueType, raw: RawQuery): RawQuery {
+  if ((raw.op !== "eq" && raw.op !== "ne") || raw.a === undefined || isFloat(type)) return raw;
+  const bits = BigInt(VALUE_SIZE[type] * 8);
+  const signed = type[0] === "i";
+  let v: bigint;
+  try {
+    v = BigInt(raw.a);
+  } catch {
+    return raw; // not an integer: nothing to wrap
+  }
+  const half = 1n << (bits - 1n);
+  if (!signed && v < 0n && v >= -half) v += 1n << bits;
+  else if (signed && v >= half && v < 1n << bits) v -= 1n << bits;
+  else return raw;
+  return { ...raw, a: is64(type) ? v : Number(v) };
 }
 
 /**

@@ -9,7 +9,7 @@ import { getValue, isValueType, VALUE_SIZE, type Value, type ValueType } from ".
 import { PIECE, CHUNK, type Matcher, type Task, type TaskResult } from "./engine.ts";
 import { compilePattern, patternFromBytes, type CompiledPattern } from "./pattern.ts";
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
-import { intModeType, numericSpec, rawQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
+import { intModeType, numericSpec, rawQuery, wrapIntQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
 import { selectRanges, type MemoryOptions, type ScanRange } from "./regions.ts";
 
 /** Options of a scan step (first or next). */
@@ -307,8 +307,9 @@ export class Scan {
       if (pattern.length !== part.width) throw new RangeError(`the new value has ${pattern.length} bytes, the scan's values ${part.width}`);
       return { kind: "bytes", op: "eq", pattern, width: part.width };
     }
-    const raw = rawQuery(query);
+    let raw = rawQuery(query);
     if (raw.op === "any") throw new TypeError(`"unknown" is a first-scan query; use "changed", "unchanged", … in next scans`);
+    if (this.type === "int") raw = wrapIntQuery(part.type, raw);
     const spec = numericSpec(part.type, raw, tolerance, this.type !== "int");
     return spec && { kind: "numeric", spec };
   }
