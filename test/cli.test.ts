@@ -88,6 +88,7 @@ describe("pvm", () => {
   test("mistakes are usage errors (status 2), kernel refusals are errors (status 1)", () => {
     expect(pvm("read", t.pid, "zzz").status).toBe(2);
     expect(pvm("write", t.pid, t.info.data, "u8", 300).stderr).toContain("does not fit u8");
+    expect(pvm("write", t.pid, t.info.data, "f32", "").stderr).toContain("VALUE is empty");
     expect(pvm("read", t.pid, t.info.data, "i33").stderr).toContain('unknown type "i33"');
     expect(pvm("read", "no-such-process-xyz", 0).stderr).toContain('no process named "no-such-process-xyz"');
     const fault = pvm("read", t.pid, 16);
@@ -173,6 +174,9 @@ describe("pvm", () => {
     const out = pvm("find", t.pid, "fa ce ?? 0? 5e", "--within", `${at},${at + t.info.page}`);
     expect(out.status).toBe(0);
     expect(out.stdout.trim().split("\n")).toContain(`0x${(at + 0x21).toString(16)}`);
+    const failed = pvm("scan", t.pid, "increased");
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain("first");
     const bad = pvm("find", t.pid, "fa ce zz");
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("position");

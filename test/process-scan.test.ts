@@ -40,4 +40,6 @@ test("proc.findPattern with wildcards and nibbles", async () => {
   const found = await proc.findPattern("de ad ?? e? 13", { within: [region, region + 4 * t.info.page] });
   expect(found).toEqual([region + 0x3001]);
   expect(() => proc.findPattern("de ad zz")).toThrow(PatternSyntaxError);
+  expect(() => proc.findPattern(123 as unknown as string)).toThrow(TypeError);
+  expect(() => proc.findPattern({ mask: new Uint8Array(1) } as never)).toThrow(/compilePattern/);
 });

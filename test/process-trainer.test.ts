@@ -80,3 +80,12 @@ test("findPointerPaths finds the planted path", async () => {
   const paths = await proc.findPointerPaths(object + 8, { maxDepth: 2, maxOffset: 0x40 });
   expect(paths.toStrings()).toContain("libwire.so+0x10 -> 0x8");
 });
+
+test("a pointer that is not a user-space address is reported as invalid, by resolve and resolveAll", () => {
+  // The target's data page counts up from 0: the 8 bytes at its start read as 0x0706050403020100, above 2^53.
+  const chain = `0x${t.info.data.toString(16)} -> 0x0`;
+  expect(() => proc.resolve(chain)).toThrow(expect.objectContaining({ reason: "invalid", step: 0, address: t.info.data }));
+  const { addresses, errors } = proc.resolveAll([chain]);
+  expect(addresses).toEqual([null]);
+  expect(errors[0]?.reason).toBe("invalid");
+});

@@ -66,8 +66,12 @@ export class Session {
     return this.#scan;
   }
 
-  /** Runs one command line. Resolves to false when the session should end. */
-  async execute(line: string): Promise<boolean> {
+  /**
+   * Runs one command line. Resolves to false when the session should end.
+   * An error is printed as `error: …` and the session goes on, unless
+   * `strict` is set: then it is thrown (for scripts, which need an exit status).
+   */
+  async execute(line: string, strict = false): Promise<boolean> {
     const text = line.trim();
     if (text === "" || text.startsWith("#")) return true;
     const [word = "", ...args] = text.split(/\s+/);
@@ -132,6 +136,7 @@ export class Session {
           return true;
       }
     } catch (error) {
+      if (strict) throw error;
       this.#print(`error: ${(error as Error).message}`);
       return true;
     }

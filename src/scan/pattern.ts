@@ -182,3 +182,28 @@ export function patternMatchesAt(p: CompiledPattern, bytes: Uint8Array, offset: 
   for (let i = 0; i < p.length; i++) if ((bytes[offset + i]! & p.mask[i]!) !== p.bytes[i]) return false;
   return true;
 }
+
+/**
+ * A pattern argument as given to `findPattern` or a `bytes` scan: text is
+ * compiled; a compiled pattern is checked to be one.
+ *
+ * @throws {TypeError} for anything else. {@link PatternSyntaxError} for invalid text.
+ * @example
+ * ```ts
+ * toPattern("48 8b ?? ??").length; // 4
+ * ```
+ */
+export function toPattern(pattern: unknown): CompiledPattern {
+  if (typeof pattern === "string") return compilePattern(pattern);
+  const p = pattern as Partial<CompiledPattern> | null;
+  if (
+    typeof p !== "object" || p === null ||
+    !(p.bytes instanceof Uint8Array) || !(p.mask instanceof Uint8Array) ||
+    p.bytes.length === 0 || p.bytes.length !== p.mask.length || p.length !== p.bytes.length ||
+    !Number.isInteger(p.anchorOffset) || !Number.isInteger(p.anchorLength) ||
+    p.anchorOffset! < 0 || p.anchorLength! < 0 || p.anchorOffset! + p.anchorLength! > p.length
+  ) {
+    throw new TypeError("pattern must be a string such as \"48 8b ?? ??\" or a pattern from compilePattern/patternFromBytes");
+  }
+  return p as CompiledPattern;
+}

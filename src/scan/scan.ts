@@ -7,7 +7,7 @@ import { ProcessVmError } from "../errors.ts";
 import type { Process } from "../process.ts";
 import { getValue, isValueType, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 import { PIECE, CHUNK, type Matcher, type Task, type TaskResult } from "./engine.ts";
-import { compilePattern, patternFromBytes, type CompiledPattern } from "./pattern.ts";
+import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } from "./pattern.ts";
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
 import { intModeType, numericSpec, rawQuery, wrapIntQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
 import { selectRanges, type MemoryOptions, type ScanRange } from "./regions.ts";
@@ -552,6 +552,9 @@ export async function scan(
     throw new TypeError(`unknown scan type "${String(type)}" (expected i8…u64, f32, f64, int, bytes or string)`);
   }
   const align = checkAlign(options.align);
+  if (options.tolerance !== undefined && !(typeof options.tolerance === "number" && options.tolerance >= 0)) {
+    throw new RangeError(`options.tolerance must be a non-negative number (got ${String(options.tolerance)})`);
+  }
   const encoding = options.encoding ?? "utf8";
   if (encoding !== "utf8" && encoding !== "utf16le") throw new RangeError(`encoding must be "utf8" or "utf16le"`);
   const parts: Part[] = [];
@@ -560,7 +563,7 @@ export async function scan(
     let pattern: CompiledPattern;
     if (query instanceof Uint8Array) pattern = patternFromBytes(query);
     else if (typeof query === "string") pattern = type === "string" ? patternFromBytes(encodeText(query, encoding), undefined, query) : compilePattern(query);
-    else if (type === "bytes" && typeof query === "object" && query !== null && "mask" in query) pattern = query as unknown as CompiledPattern;
+    else if (type === "bytes" && typeof query === "object" && query !== null && "mask" in query) pattern = toPattern(query);
     else throw new TypeError(`a ${type} scan takes ${type === "string" ? "a string" : "a pattern string or a Uint8Array"}`);
     if (pattern.length === 0) throw new RangeError("empty search string");
     parts.push({ type: "bytes", width: pattern.length, align: align ?? 1, levels: [] });
@@ -678,7 +681,7 @@ async function takeSnapshot(
  * ```
  */
 export async function findPattern(process: Process, pattern: string | CompiledPattern, options: PatternScanOptions = {}): Promise<number[]> {
-  const compiled = typeof pattern === "string" ? compilePattern(pattern) : pattern;
+  const compiled = toPattern(pattern);
   const align = checkAlign(options.align) ?? 1;
   const ranges = selectRanges(process.maps(), options);
   let total = 0;

@@ -281,6 +281,7 @@ export class PointerChain {
       }
       const value = words[1]! * TWO_32 + words[0]!;
       if (value === 0) return this.#fail("null", step, address);
+      if (value > Number.MAX_SAFE_INTEGER) return this.#fail("invalid", step, address);
       address = value + offsets[step]!;
     }
     this.address = address;
@@ -332,7 +333,7 @@ export function resolve(process: Process, chain: ChainLike): number {
   return new PointerChain(process, chain).resolve();
 }
 
-const REASONS: readonly PointerChainFailure[] = ["null", "unmapped", "module"];
+const REASONS: readonly PointerChainFailure[] = ["null", "unmapped", "module", "invalid"];
 
 /**
  * Many chains resolved together, level by level: the pointers of one level of
@@ -501,6 +502,10 @@ export class PointerChainList {
         const value = words[2 * j + 1]! * TWO_32 + words[2 * j]!;
         if (value === 0) {
           this.#fail(i, 0, level, addresses[i]!);
+          continue;
+        }
+        if (value > Number.MAX_SAFE_INTEGER) {
+          this.#fail(i, 3, level, addresses[i]!);
           continue;
         }
         const o = offStart[i]! + level;

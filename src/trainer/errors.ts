@@ -8,9 +8,10 @@
  * Why a link failed:
  * - `null`: the pointer read at `address` is 0;
  * - `unmapped`: `address` cannot be read (`EFAULT`: not mapped, or not readable);
- * - `module`: the chain's base module is not mapped in the process.
+ * - `module`: the chain's base module is not mapped in the process;
+ * - `invalid`: the pointer read at `address` is not a user-space address (above 2^53), so it is garbage.
  */
-export type PointerChainFailure = "null" | "unmapped" | "module";
+export type PointerChainFailure = "null" | "unmapped" | "module" | "invalid";
 
 /**
  * Thrown by `resolve` (and given per chain by `resolveAll`) when a chain
@@ -52,7 +53,9 @@ export class PointerChainError extends Error {
         ? `module "${moduleName}" is not mapped in pid ${pid}`
         : reason === "null"
           ? `step ${step} read a null pointer at ${at} (pid ${pid})`
-          : `step ${step} could not read the pointer at ${at}: not mapped (EFAULT, pid ${pid})`;
+          : reason === "invalid"
+            ? `step ${step} read a value at ${at} that is not a user-space address (pid ${pid})`
+            : `step ${step} could not read the pointer at ${at}: not mapped (EFAULT, pid ${pid})`;
     super(`pointer chain ${chain}: ${why}`);
   }
 }

@@ -62,7 +62,7 @@ export const demo: Command = {
       const session = new Session(new Process(pid), (line) => console.log(`  ${line}`));
       const type = async (command: string) => {
         console.log(`pvm> ${command}`);
-        await session.execute(command);
+        await session.execute(command, true);
       };
 
       let health = await lines.health();

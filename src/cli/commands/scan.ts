@@ -52,16 +52,16 @@ export const scanCommand: Command = {
     const type = flags.get("type");
     const within = flags.get("within");
     const module = flags.get("module");
-    if (typeof within === "string") await session.execute(`within ${within.replace(",", " ")}`);
-    else if (typeof module === "string") await session.execute(`within ${module}`);
-    if (typeof type === "string") await session.execute(`type ${type}`);
+    if (typeof within === "string") await session.execute(`within ${within.replace(",", " ")}`, true);
+    else if (typeof module === "string") await session.execute(`within ${module}`, true);
+    if (typeof type === "string") await session.execute(`type ${type}`, true);
     const delay = numberFlag(flags, "delay", 0);
     for (const [i, query] of queries.entries()) {
       if (i > 0 && delay > 0) await Bun.sleep(delay);
       console.log(`> ${query}`);
-      await session.execute(query);
+      await session.execute(query, true);
     }
-    if ((session.scan?.count ?? 0) > 5) await session.execute("list 20");
+    if ((session.scan?.count ?? 0) > 5) await session.execute("list 20", true);
   },
 };
 

@@ -16,6 +16,7 @@ import { hex, openTarget, parseArgs, parseNumber, parseType, UsageError } from "
  * ```
  */
 export function parseValue(type: keyof typeof VALUE_SIZE, text: string): Value {
+  if (text.trim() === "") throw new UsageError("VALUE is empty");
   try {
     if (type === "f32" || type === "f64") {
       const n = Number(text);
