@@ -176,7 +176,7 @@ describe("pvm", () => {
     expect(out.stdout.trim().split("\n")).toContain(`0x${(at + 0x21).toString(16)}`);
     const failed = pvm("scan", t.pid, "increased");
     expect(failed.status).toBe(1);
-    expect(failed.stderr).toContain("first");
+    expect(failed.stderr).toContain("compares with a previous value");
     const bad = pvm("find", t.pid, "fa ce zz");
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("position");
