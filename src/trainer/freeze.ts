@@ -242,11 +242,14 @@ class Freezer {
       return;
     }
     if (faults !== null) {
+      // Each freeze gets its own error; without onError handlers, one warning covers them all.
+      let first: Error | null = null;
       for (const e of faults) {
         const error = new ProcessVmError({ errno: 14, syscall: "process_vm_writev", pid, address: e.address, length: e.size, hint: "the frozen address can no longer be written; freezing it stopped" });
+        first ??= error;
         if (e.end(error)) this.remove(e);
-        this.#report([e], error);
       }
+      this.#report(faults, first!);
     }
   }
 
