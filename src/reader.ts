@@ -350,8 +350,9 @@ abstract class RemoteBatch {
  * Reads a fixed set of remote ranges again and again with no allocation per
  * call: the iovec tables are marshaled once, ranges within `coalesce` bytes of
  * each other are read as one span, and `read()` returns the same views over
- * one arena every time. A span that faults falls back to reading its ranges
- * one by one, so coalescing never loses a range that a plain read would get;
+ * one arena every time. A span that faults is read again from the first range
+ * past the page that faulted, so coalescing never loses a range that a plain
+ * read would get;
  * `completed` tells which ranges hold fresh data.
  *
  * @example
