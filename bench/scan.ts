@@ -7,7 +7,7 @@
  *   bun bench/scan.ts            (REPS=5 by default; SIZE in bytes, default 1 GiB)
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, release } from "node:os";
 import { join } from "node:path";
 import { Process } from "../src/process.ts";
