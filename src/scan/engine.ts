@@ -12,7 +12,7 @@ import { VALUE_SIZE, type ValueType } from "../types.ts";
 import { patternMatcher, type CompiledPattern, type PatternMatcher } from "./pattern.ts";
 import type { NumericSpec } from "./query.ts";
 import {
-  alignedRoutine, ARRAY, exactNeedle, nextRoutine, snapshotAlignedRoutine, snapshotUnalignedRoutine, unalignedRoutine,
+  alignedRoutine, ARRAY, exactNeedle, nextSpanRoutine, snapshotAlignedRoutine, snapshotUnalignedRoutine, unalignedRoutine,
 } from "./routines.ts";
 
 /** Bytes read per call. */
@@ -115,8 +115,10 @@ class Scratch {
   readonly dv: DataView;
   readonly arrays = new Map<ValueType, ArrayLike<number | bigint>>();
   readonly out = new Int32Array(CHUNK + 64);
-  readonly offs = new Int32Array(CHUNK);
-  readonly idx = new Int32Array(CHUNK);
+  /** Next scans: per span of a batch, its local offset, its address, its first match (and the batch's end). */
+  readonly spanLocal = new Int32Array(IOV_MAX);
+  readonly spanStart = new Float64Array(IOV_MAX);
+  readonly spanFirst = new Int32Array(IOV_MAX + 1);
   readonly local = new IovecTable(IOV_MAX);
   readonly remote = new IovecTable(IOV_MAX);
   readonly fn = nativeTransfer("process_vm_readv");
@@ -350,18 +352,47 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
 
 function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult {
   const { pid, matcher, width: w, addresses, values, from, to } = task;
-  const out = new Out(w, Math.max(16, Math.min(1 << 20, to - from)));
-  const offs = s.offs;
-  const idx = s.idx;
-  const keep = s.out;
+  // A next scan keeps at most `to - from` matches: the output is allocated once, at that size.
+  const cap = Math.max(1, to - from);
+  const A = new Float64Array(cap);
+  const V = new Uint8Array(cap * w);
+  let oc = 0;
   let skipped = 0;
+  const result = (bytes: number): TaskResult =>
+    ({ addresses: A.subarray(0, oc), values: V.subarray(0, oc * w), count: oc, bytes, skipped });
   const numeric = matcher.kind === "numeric" ? matcher.spec : null;
-  const routine = numeric ? nextRoutine(numeric) : null;
-  const old = numeric ? new ARRAY[numeric.type](values.buffer, values.byteOffset, values.byteLength / w) : null;
-  const spanLocal = new Int32Array(IOV_MAX);
-  const spanStart = new Float64Array(IOV_MAX);
-  const spanFirst = new Int32Array(IOV_MAX + 1);
-  const pm = matcher.kind === "bytes" && matcher.pattern ? patternOf(matcher) : null;
+  const span = numeric ? nextSpanRoutine(numeric) : null;
+  const old = numeric ? new ARRAY[numeric.type](values.buffer, values.byteOffset, values.byteLength / w) : values;
+  const pattern = matcher.kind === "bytes" ? matcher.pattern : null;
+  const op = matcher.kind === "bytes" ? matcher.op : "any";
+  // Bytes: the same contract as the numeric routine, one match at a time.
+  const bytesSpan = (u8: Uint8Array, m0: number, m1: number, st: number, lp: number, c: number): number => {
+    for (let m = m0; m < m1; m++) {
+      const a = addresses[m]!;
+      const p = ((a - st) | 0) + lp;
+      let ok: boolean;
+      if (op === "eq" || op === "ne") {
+        let hit = pattern !== null;
+        if (pattern) for (let b = 0; b < w && hit; b++) if ((u8[p + b]! & pattern.mask[b]!) !== pattern.bytes[b]) hit = false;
+        ok = op === "eq" ? hit : !hit;
+      } else if (op === "any") {
+        ok = true;
+      } else {
+        const vo = m * w;
+        let same = true;
+        for (let b = 0; b < w; b++) if (u8[p + b] !== values[vo + b]) { same = false; break; }
+        ok = op === "changed" ? !same : same;
+      }
+      if (ok) {
+        A[c] = a;
+        const d = c * w;
+        for (let b = 0; b < w; b++) V[d + b] = u8[p + b]!;
+        c++;
+      }
+    }
+    return c;
+  };
+  const { spanLocal, spanStart, spanFirst, dv, u8 } = s;
   let j = from;
   while (j < to) {
     // A batch: up to IOV_MAX spans filling the chunk buffer.
@@ -379,7 +410,7 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
         k++;
       }
       const len = e - st;
-      const lpos = pos + ((st - pos) % 8 + 8) % 8; // keep local offset ≡ address mod 8
+      const lpos = pos + ((st % 8 - pos) & 7); // keep local offset ≡ address mod 8
       if (lpos + len > CHUNK + 64 - 8 && spans > 0) break;
       s.local.set(spans, s.address + lpos, len);
       s.remote.set(spans, st, len);
@@ -392,99 +423,34 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
     }
     spanFirst[spans] = j;
     const r = rawTransfer(s.fn, pid, s.local.address, spans, s.remote.address, spans, 0);
-    if (r < 0 && fatal(-r)) return { ...out.result((j0 - from) * w, skipped), errno: -r, errAddress: addresses[j0]! };
-    // Spans wholly read; the first one that is not: its matches one by one; the batch ends there.
-    let left = Math.max(0, r);
-    let n = 0;
-    let t = 0;
-    for (; t < spans; t++) {
+    if (r < 0 && fatal(-r)) return { ...result((j0 - from) * w), errno: -r, errAddress: addresses[j0]! };
+    // Spans wholly read are compared as they lie; the first one that is not, match by match; the batch ends there.
+    let left = r > 0 ? r : 0;
+    for (let t = 0; t < spans; t++) {
+      const lp = spanLocal[t]!;
+      const st = spanStart[t]!;
+      const m0 = spanFirst[t]!;
+      const m1 = spanFirst[t + 1]!;
       const len = s.local.length(t);
-      if (left < len) break;
-      left -= len;
-      for (let m = spanFirst[t]!; m < spanFirst[t + 1]!; m++) {
-        offs[n] = spanLocal[t]! + (addresses[m]! - spanStart[t]!);
-        idx[n++] = m;
+      if (left >= len) {
+        left -= len;
+        oc = span ? span(dv, u8, addresses, m0, m1, st, lp, old, A, V, oc) : bytesSpan(u8, m0, m1, st, lp, oc);
+        continue;
       }
-    }
-    if (t < spans) {
-      for (let m = spanFirst[t]!; m < spanFirst[t + 1]!; m++) {
-        const off = spanLocal[t]! + (addresses[m]! - spanStart[t]!);
-        const got = s.read(pid, s.address + off, addresses[m]!, w);
+      for (let m = m0; m < m1; m++) {
+        const a = addresses[m]!;
+        const off = lp + ((a - st) | 0);
+        const got = s.read(pid, s.address + off, a, w);
         if (got === w) {
-          offs[n] = off;
-          idx[n++] = m;
+          oc = span ? span(dv, u8, addresses, m, m + 1, a, off, old, A, V, oc) : bytesSpan(u8, m, m + 1, a, off, oc);
         } else {
-          if (got < 0 && fatal(-got)) return { ...out.result((m - from) * w, skipped), errno: -got, errAddress: addresses[m]! };
+          if (got < 0 && fatal(-got)) return { ...result((m - from) * w), errno: -got, errAddress: a };
           skipped += w;
         }
       }
-      j = spanFirst[t + 1]!;
+      j = m1;
+      break;
     }
-    // Compare.
-    let c: number;
-    if (routine) {
-      c = routineWithIdx(routine, s.dv, offs, idx, n, old!, keep);
-    } else {
-      c = 0;
-      const op = (matcher as { op: string }).op;
-      const u8 = s.u8;
-      for (let k = 0; k < n; k++) {
-        const off = offs[k]!;
-        const vo = idx[k]! * w;
-        let ok: boolean;
-        if (op === "eq" || op === "ne") {
-          let hit = pm !== null;
-          const p = (matcher as { pattern: CompiledPattern }).pattern;
-          for (let b = 0; b < w && hit; b++) if ((u8[off + b]! & p.mask[b]!) !== p.bytes[b]) hit = false;
-          ok = op === "eq" ? hit : !hit;
-        } else if (op === "any") {
-          ok = true;
-        } else {
-          let same = true;
-          for (let b = 0; b < w; b++) if (u8[off + b] !== values[vo + b]) { same = false; break; }
-          ok = op === "changed" ? !same : same;
-        }
-        if (ok) keep[c++] = k;
-      }
-    }
-    if (out.count + c > out.addresses.length) out.grow(out.count + c);
-    const A = out.addresses;
-    const V = out.values;
-    const u8 = s.u8;
-    let oc = out.count;
-    for (let z = 0; z < c; z++) {
-      const k = keep[z]!;
-      const off = offs[k]!;
-      A[oc] = addresses[idx[k]!]!;
-      const d = oc * w;
-      for (let b = 0; b < w; b++) V[d + b] = u8[off + b]!;
-      oc++;
-    }
-    out.count = oc;
   }
-  return out.result((to - from) * w, skipped);
-}
-
-/** The next routine reads `old[j0 + k]`; give it the old values gathered by `idx`. */
-function routineWithIdx(
-  routine: ReturnType<typeof nextRoutine>,
-  dv: DataView,
-  offs: Int32Array,
-  idx: Int32Array,
-  n: number,
-  old: ArrayLike<number | bigint>,
-  keep: Int32Array,
-): number {
-  // Matches of a batch are consecutive unless one was unreadable; gather runs of consecutive indices.
-  let c = 0;
-  let k = 0;
-  while (k < n) {
-    let e = k + 1;
-    while (e < n && idx[e] === idx[e - 1]! + 1) e++;
-    const m = routine(dv, offs.subarray(k, e), e - k, old, idx[k]!, keep.subarray(c));
-    for (let z = 0; z < m; z++) keep[c + z]! += k;
-    c += m;
-    k = e;
-  }
-  return c;
+  return result((to - from) * w);
 }

@@ -29,8 +29,14 @@ export type UnalignedRoutine = (dv: DataView, from: number, to: number, step: nu
 export type SnapshotAlignedRoutine = (cur: ArrayLike<number | bigint>, old: ArrayLike<number | bigint>, delta: number, from: number, to: number, out: Int32Array) => number;
 /** `(dv, odv, delta, from, to, step, out) => n`: byte offsets p whose value matches against the one at `p + delta` of `odv`. */
 export type SnapshotUnalignedRoutine = (dv: DataView, odv: DataView, delta: number, from: number, to: number, step: number, out: Int32Array) => number;
-/** `(dv, offs, n, old, j0, out) => m`: k in [0, n) whose value at `offs[k]` matches against `old[j0 + k]`. */
-export type NextRoutine = (dv: DataView, offs: Int32Array, n: number, old: ArrayLike<number | bigint>, j0: number, out: Int32Array) => number;
+/**
+ * `(dv, u8, addrs, m0, m1, st, lp, old, outA, outV, c) => c'`: of the matches m in [m0, m1), whose value is
+ * at local offset `lp + addrs[m] - st`, those that match against `old[m]`, appended from `c` to `outA` and `outV`.
+ */
+export type NextSpanRoutine = (
+  dv: DataView, u8: Uint8Array, addrs: Float64Array, m0: number, m1: number, st: number, lp: number,
+  old: ArrayLike<number | bigint>, outA: Float64Array, outV: Uint8Array, c: number,
+) => number;
 
 /** The comparison as a JS expression over `v` (value) and `o` (old value). */
 function condition(spec: NumericSpec): string {
@@ -131,13 +137,25 @@ export function snapshotUnalignedRoutine(spec: NumericSpec): SnapshotUnalignedRo
   );
 }
 
-/** The loop over the matches of the previous scan. */
-export function nextRoutine(spec: NumericSpec): NextRoutine {
-  return cached("n", spec, () =>
-    compile<NextRoutine>(spec, `function next(dv, offs, n, old, j0, out) {
-      let m = 0;
-      for (let k = 0; k < n; k++) { const v = dv.${GETTER[spec.type]}(offs[k], true); const o = old[j0 + k]; if (${condition(spec)}) out[m++] = k; }
-      return m;
+/**
+ * The loop over the matches `m0..m1` of the previous scan that lie in one span
+ * read at local offset `lp` for address `st`: each match kept is appended at
+ * `c` to `outA` (its address) and `outV` (its bytes, copied unrolled;
+ * not `A`, `B`…: those names are the query's constants).
+ */
+export function nextSpanRoutine(spec: NumericSpec): NextSpanRoutine {
+  const w = VALUE_SIZE[spec.type];
+  let copy = "";
+  for (let b = 0; b < w; b++) copy += `outV[d + ${b}] = u8[p + ${b}]; `;
+  return cached("ns", spec, () =>
+    compile<NextSpanRoutine>(spec, `function nextSpan(dv, u8, addrs, m0, m1, st, lp, old, outA, outV, c) {
+      for (let m = m0; m < m1; m++) {
+        const a = addrs[m];
+        const p = ((a - st) | 0) + lp;
+        const v = dv.${GETTER[spec.type]}(p, true); const o = old[m];
+        if (${condition(spec)}) { outA[c] = a; const d = c * ${w}; ${copy}c++; }
+      }
+      return c;
     }`),
   );
 }
