@@ -53,6 +53,7 @@ export const demo: Command = {
   name: "demo",
   usage: "",
   summary: "start a tiny game and find, set and freeze its health, step by step",
+  examples: ["pvm demo"],
   async run() {
     const game = Bun.spawn([process.execPath, GAME], { stdout: "pipe", stderr: "inherit" });
     const lines = new Lines(game.stdout);

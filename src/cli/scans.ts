@@ -1,0 +1,225 @@
+/**
+ * The scans of the command line: a value scan run over the memory in batches
+ * of a few hundred MiB, so that Ctrl-C during a first scan keeps the matches
+ * of the batches done (the library's abort discards a step's partial work),
+ * and matches grouped by address (in the `int` mode an address that matches
+ * at several widths is one match, with its widths shown together).
+ *
+ * @module
+ */
+import type { Process } from "../process.ts";
+import { scan, selectRanges, type MemoryOptions, type Scan, type ScanMatch, type ScanOptions, type ScanValueType } from "../scan/index.ts";
+import type { Value, ValueType } from "../types.ts";
+
+/** Bytes of memory per batch of a first scan. */
+const BATCH = 256 << 20;
+
+/** One address and every width (type) it matched at. */
+export interface AddressMatch {
+  address: number;
+  /** The types that matched here, narrowest first (one type outside the `int` mode). */
+  types: ScanMatch["type"][];
+  /** The value at the last step, as the widest matching type reads it. */
+  value: ScanMatch["value"];
+  /** The value at the step before, as the widest matching type read it. */
+  previous: ScanMatch["previous"];
+}
+
+/** Progress of a step: done and total, in bytes for first scans and matches for next scans. */
+export type StepProgress = (done: number, total: number, unit: "bytes" | "matches") => void;
+
+/** Options of one step. */
+export interface BatchStepOptions {
+  signal?: AbortSignal;
+  onProgress?: StepProgress;
+}
+
+/**
+ * A value scan split over address batches; narrowed, listed and undone as one.
+ *
+ * @example
+ * ```ts
+ * const { scan, interrupted } = await BatchedScan.start(proc, "i32", "100", {}, { signal });
+ * await scan.next("decreased");
+ * for (const m of scan.byAddress()) console.log(m.address, m.types, m.value);
+ * ```
+ */
+export class BatchedScan {
+  readonly process: Process;
+  readonly type: ScanValueType;
+  readonly #scans: Scan[];
+
+  private constructor(process: Process, type: ScanValueType, scans: Scan[]) {
+    this.process = process;
+    this.type = type;
+    this.#scans = scans;
+  }
+
+  /**
+   * Runs a first scan. When `signal` aborts it, resolves with the batches
+   * done so far and `interrupted: true`; other errors reject.
+   */
+  static async start(
+    process: Process,
+    type: ScanValueType,
+    query: string,
+    options: MemoryOptions & Pick<ScanOptions, "align" | "encoding" | "tolerance">,
+    step: BatchStepOptions = {},
+  ): Promise<{ scan: BatchedScan; interrupted: boolean }> {
+    const ranges = selectRanges(process.maps(), options);
+    let total = 0;
+    for (const r of ranges) total += r.end - r.start;
+    const batches: [number, number][] = [];
+    let first = -1;
+    let size = 0;
+    for (let i = 0; i < ranges.length; i++) {
+      if (first < 0) first = i;
+      size += ranges[i]!.end - ranges[i]!.start;
+      if (size >= BATCH || i === ranges.length - 1) {
+        batches.push([ranges[first]!.start, ranges[i]!.end]);
+        first = -1;
+        size = 0;
+      }
+    }
+    const scans: Scan[] = [];
+    let offset = 0;
+    if (batches.length <= 1) {
+      // One call with the caller's own selection: errors and empty selections as the library reports them.
+      try {
+        scans.push(await scan(process, type, query, { ...options, signal: step.signal, onProgress: (d, t) => step.onProgress?.(d, t, "bytes") }));
+      } catch (error) {
+        if (step.signal?.aborted) return { scan: new BatchedScan(process, type, []), interrupted: true };
+        throw error;
+      }
+      return { scan: new BatchedScan(process, type, scans), interrupted: false };
+    }
+    for (const [start, end] of batches) {
+      const within: [number, number] = [start, end];
+      let batchTotal = 0;
+      try {
+        scans.push(
+          await scan(process, type, query, {
+            ...options,
+            within,
+            signal: step.signal,
+            onProgress: (d, t) => {
+              batchTotal = t;
+              step.onProgress?.(offset + d, total, "bytes");
+            },
+          }),
+        );
+      } catch (error) {
+        if (step.signal?.aborted) return { scan: new BatchedScan(process, type, scans), interrupted: true };
+        throw error;
+      }
+      offset += batchTotal;
+    }
+    return { scan: new BatchedScan(process, type, scans), interrupted: false };
+  }
+
+  /** Matches (address and width pairs in the `int` mode). */
+  get count(): number {
+    let n = 0;
+    for (const s of this.#scans) n += s.count;
+    return n;
+  }
+
+  /** Distinct addresses that match (the count people see). */
+  get addressCount(): number {
+    if (this.type !== "int") return this.count;
+    let n = 0;
+    for (const s of this.#scans) {
+      const a = s.addresses();
+      for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[i - 1]) n++;
+    }
+    return n;
+  }
+
+  /** Match addresses in order (each address once). */
+  addresses(): Float64Array {
+    const out: number[] = [];
+    for (const s of this.#scans) {
+      const a = s.addresses();
+      for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[i - 1]) out.push(a[i]!);
+    }
+    return Float64Array.from(out);
+  }
+
+  /** Steps taken (the first scan is 1). */
+  get steps(): number {
+    return this.#scans[0]?.steps ?? 1;
+  }
+
+  /** Bytes that could not be read during the last step. */
+  get skipped(): number {
+    let n = 0;
+    for (const s of this.#scans) n += s.skipped;
+    return n;
+  }
+
+  /**
+   * Narrows every batch with `query`. When aborted (or on an error) the scan
+   * keeps its previous matches, and the promise rejects.
+   */
+  async next(query: string, step: BatchStepOptions = {}): Promise<void> {
+    const counts = this.#scans.map((s) => s.count);
+    const total = counts.reduce((a, b) => a + b, 0);
+    let before = 0;
+    let done = 0;
+    try {
+      for (const [i, s] of this.#scans.entries()) {
+        await s.next(query, { signal: step.signal, onProgress: (d, t) => step.onProgress?.(before + (t > 0 ? (d / t) * counts[i]! : 0), total, "matches") });
+        done++;
+        before += counts[i]!;
+      }
+    } catch (error) {
+      for (let i = 0; i < done; i++) this.#scans[i]!.undo();
+      throw error;
+    }
+  }
+
+  /** Back one step; false at the first. */
+  undo(): boolean {
+    if (this.steps <= 1) return false;
+    for (const s of this.#scans) s.undo();
+    return true;
+  }
+
+  /** Every match, in address order (one per width in the `int` mode). */
+  *[Symbol.iterator](): Generator<ScanMatch> {
+    for (const s of this.#scans) yield* s;
+  }
+
+  /**
+   * The matches by address: an address that matched at several widths comes
+   * once, with its types, narrowest first.
+   */
+  *byAddress(): Generator<AddressMatch> {
+    let current: AddressMatch | null = null;
+    for (const m of this) {
+      if (current && current.address === m.address) {
+        current.types.push(m.type);
+        current.value = m.value;
+        current.previous = m.previous;
+        continue;
+      }
+      if (current) yield current;
+      current = { address: m.address, types: [m.type], value: m.value, previous: m.previous };
+    }
+    if (current) yield current;
+  }
+}
+
+/** The widest numeric type of an address's matches (the one to write and read). */
+export function widest(types: readonly ScanMatch["type"][]): ValueType | null {
+  let best: ValueType | null = null;
+  const size = (t: string) => Number(t.slice(1));
+  for (const t of types) if (t !== "bytes" && t !== "string" && (best === null || size(t) > size(best))) best = t;
+  return best;
+}
+
+/** Whether two values are the same (numbers, bigints, bytes, strings). */
+export function sameValue(a: Value | Uint8Array | string | undefined, b: Value | Uint8Array | string | undefined): boolean {
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return Object.is(a, b) || (typeof a === "number" && a === b);
+}
