@@ -9,10 +9,45 @@
  */
 import type { Process } from "../process.ts";
 import { scan, selectRanges, type MemoryOptions, type Scan, type ScanMatch, type ScanOptions, type ScanValueType } from "../scan/index.ts";
-import type { Value, ValueType } from "../types.ts";
+import { VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 
 /** Bytes of memory per batch of a first scan. */
 const BATCH = 256 << 20;
+
+/**
+ * Splits `ranges` (ascending, disjoint) into batches of about {@link BATCH}
+ * bytes, each given as one `[start, end)` to scan `within`. With `overlap`
+ * null, ranges are never cut (only grouped); otherwise a range is cut every
+ * BATCH bytes and each piece but the last extends `overlap` bytes into the next
+ * (the width of a pattern minus one finds a match that straddles the cut exactly once).
+ *
+ * @example
+ * ```ts
+ * batchesOf([{ start: 0, end: 2 ** 30 }], 0); // four batches of 256 MiB
+ * ```
+ */
+export function batchesOf(ranges: readonly { start: number; end: number }[], overlap: number | null, batch = BATCH): [number, number][] {
+  const pieces: [number, number][] = [];
+  for (const r of ranges) {
+    if (overlap === null) pieces.push([r.start, r.end]);
+    else for (let a = r.start; a < r.end; a += batch) pieces.push([a, Math.min(r.end, a + batch + overlap)]);
+  }
+  const out: [number, number][] = [];
+  let cur: [number, number] | null = null;
+  let size = 0;
+  for (const [start, end] of pieces) {
+    if (cur && size + (end - start) > batch) {
+      out.push(cur);
+      cur = null;
+      size = 0;
+    }
+    if (cur) cur[1] = Math.max(cur[1], end);
+    else cur = [start, end];
+    size += end - start;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
 
 /** One address and every width (type) it matched at. */
 export interface AddressMatch {
@@ -69,18 +104,9 @@ export class BatchedScan {
     const ranges = selectRanges(process.maps(), options);
     let total = 0;
     for (const r of ranges) total += r.end - r.start;
-    const batches: [number, number][] = [];
-    let first = -1;
-    let size = 0;
-    for (let i = 0; i < ranges.length; i++) {
-      if (first < 0) first = i;
-      size += ranges[i]!.end - ranges[i]!.start;
-      if (size >= BATCH || i === ranges.length - 1) {
-        batches.push([ranges[first]!.start, ranges[i]!.end]);
-        first = -1;
-        size = 0;
-      }
-    }
+    // Cutting a range is exact only where no match can straddle the cut: aligned numeric values.
+    const natural = type !== "bytes" && type !== "string" && (options.align === undefined || (type !== "int" && options.align % VALUE_SIZE[type] === 0));
+    const batches = batchesOf(ranges, natural ? 0 : null);
     const scans: Scan[] = [];
     let offset = 0;
     if (batches.length <= 1) {

@@ -6,10 +6,10 @@
  */
 import type { RegionKind } from "../../maps.ts";
 import type { Process } from "../../process.ts";
-import { findPattern, selectRanges, type MemoryOptions } from "../../scan/index.ts";
+import { compilePattern, findPattern, selectRanges, type MemoryOptions } from "../../scan/index.ts";
 import type { Command, Options } from "../command.ts";
 import { hex, jsonAddress, jsonValue, type Output } from "../output.ts";
-import { BatchedScan, type AddressMatch } from "../scans.ts";
+import { BatchedScan, batchesOf, type AddressMatch } from "../scans.ts";
 import { show } from "../session.ts";
 import { openTarget } from "../target.ts";
 import { parseRange, parseType, TYPES_HELP, UsageError } from "../util.ts";
@@ -142,18 +142,7 @@ async function findBatched(
 ): Promise<{ found: number[]; interrupted: boolean }> {
   const ranges = selectRanges(proc.maps(), options);
   const total = ranges.reduce((n, r) => n + r.end - r.start, 0);
-  const batches: [number, number][] = [];
-  let from = -1;
-  let size = 0;
-  ranges.forEach((r, i) => {
-    if (from < 0) from = i;
-    size += r.end - r.start;
-    if (size >= 256 << 20 || i === ranges.length - 1) {
-      batches.push([ranges[from]!.start, r.end]);
-      from = -1;
-      size = 0;
-    }
-  });
+  const batches = batchesOf(ranges, compilePattern(pattern).length - 1);
   if (batches.length === 0) return { found: await findPattern(proc, pattern, { ...options, signal }), interrupted: false };
   const found: number[] = [];
   let offset = 0;
