@@ -1,0 +1,174 @@
+/**
+ * `pvm` on a terminal and under signals, run as a real program: the progress
+ * line and colour only on a pseudo-terminal (`script` from util-linux), Ctrl-C
+ * (SIGINT) in the middle of a scan, a pattern search, a freeze and a patch
+ * (status 130, the matches so far printed, the target left as it was), and the
+ * interactive `attach` with history and completion.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Target } from "./helpers/target.ts";
+
+const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
+const SCRIPT = ["/usr/bin/script", "/bin/script"].find((p) => existsSync(p));
+const i32 = (n: number) => new Uint8Array(new Int32Array([n]).buffer);
+const hex = (n: number) => `0x${n.toString(16)}`;
+const quote = (s: string | number) => `'${String(s).replace(/'/g, "'\\''")}'`;
+
+/** Runs pvm on a pseudo-terminal (stdout and stderr both on it); returns what the terminal showed. */
+function onTerminal(args: (string | number)[], env: Record<string, string> = {}): { status: number | null; output: string } {
+  const command = [process.execPath, MAIN, ...args].map(quote).join(" ");
+  const out = spawnSync(SCRIPT!, ["-qec", command, "/dev/null"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "", TERM: "xterm", ...env } });
+  return { status: out.status, output: out.stdout };
+}
+
+let t: Target;
+beforeAll(async () => {
+  t = await Target.start();
+});
+afterAll(() => t.kill());
+
+describe("terminal or not", () => {
+  test("progress: none on a pipe", async () => {
+    const size = 64 << 20;
+    const at = await t.map(size);
+    const out = spawnSync(process.execPath, [MAIN, "scan", String(t.pid), "--within", `${at},${at + size}`, "12345"], { encoding: "utf8" });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toBe("");
+    expect(out.stdout).toBe("");
+  });
+
+  test.skipIf(!SCRIPT)("progress: one redrawn line with percent, bytes per second and time left on a terminal; colour unless NO_COLOR or --no-color", async () => {
+    const size = 64 << 20;
+    const at = await t.map(size);
+    await t.write(at + 0x100, i32(24680));
+    const within = `${at},${at + size}`;
+    const { status, output } = onTerminal(["scan", t.pid, "--within", within, "24680"]);
+    expect(status).toBe(0);
+    expect(output).toMatch(/\r\x1b\[Kscan +\d+%  [\d.]+ (B|KiB|MiB|GiB) of 64\.0 MiB  [\d.]+ (B|KiB|MiB|GiB)\/s  (\d+s left|done)/);
+    expect(output).toContain("\r\x1b[K"); // erased before the results
+    expect(output).toContain(`\x1b[36m${hex(at + 0x100)}\x1b[0m`);
+    const noColor = onTerminal(["scan", t.pid, "--within", within, "24680"], { NO_COLOR: "1" });
+    expect(noColor.output).not.toContain("\x1b[36m");
+    expect(noColor.output).toContain(`${hex(at + 0x100)}  i32 24680`);
+    expect(onTerminal(["scan", t.pid, "--within", within, "24680", "--no-color"]).output).not.toContain("\x1b[36m");
+    expect(onTerminal(["--no-color", "scan", t.pid, "--within", within, "24680"]).output).not.toContain("\x1b[36m");
+  });
+
+  test.skipIf(!SCRIPT)("attach on a terminal: line editing, completion of command names, history in the state directory", async () => {
+    const state = mkdtempSync(join(tmpdir(), "pvm-state-"));
+    try {
+      const command = [process.execPath, MAIN, "attach", t.pid].map(quote).join(" ");
+      const child = Bun.spawn([SCRIPT!, "-qec", command, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_STATE_HOME: state, TERM: "xterm" } });
+      const type = async (keys: string) => {
+        child.stdin.write(keys);
+        child.stdin.flush();
+        await Bun.sleep(300);
+      };
+      await Bun.sleep(800);
+      await type("help cu");
+      await type("\x7f\x7fcount\r"); // two backspaces, then the word
+      await type("cou");
+      await type("\t");
+      await type("\r");
+      await type("quit\r");
+      expect(await child.exited).toBe(0);
+      const output = await new Response(child.stdout).text();
+      expect(output).toContain("how many addresses match");
+      expect(output).toContain("0 matches");
+      const history = readFileSync(join(state, "process-vm", "history"), "utf8").trim().split("\n");
+      expect(history).toEqual(["help count", "count", "quit"]);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("Ctrl-C (SIGINT)", () => {
+  /** Starts pvm; sends SIGINT after `ms`; resolves with its status and output. */
+  async function interrupt(args: (string | number)[], ms: number) {
+    const child = Bun.spawn([process.execPath, MAIN, ...args.map(String)], { stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(ms);
+    child.kill("SIGINT");
+    const status = await child.exited;
+    return { status, stdout: await new Response(child.stdout).text(), stderr: await new Response(child.stderr).text() };
+  }
+
+  test("mid-scan: aborts, prints the matches found so far, exits 130, the target is left as it was", async () => {
+    // 8 GiB never touched: read as zero pages, slow enough to interrupt, and no memory used.
+    const size = 8 * 2 ** 30;
+    const at = await t.map(size);
+    await t.write(at + 0x40, i32(-123456));
+    const started = performance.now();
+    const out = await interrupt(["scan", t.pid, "--within", `${at},${at + size}`, "--", "-123456"], 900);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(out.status).toBe(130);
+    expect(out.stdout).toBe(`${hex(at + 0x40)}  i32 -123456\n`);
+    expect(out.stderr).toContain("interrupted");
+    expect(new Int32Array((await t.read(at + 0x40, 4)).buffer)[0]).toBe(-123456);
+    await t.unmap(at, size);
+  });
+
+  test("mid-find: the addresses found so far, status 130", async () => {
+    const size = 8 * 2 ** 30;
+    const at = await t.map(size);
+    await t.write(at + 0x81, Uint8Array.of(0xfa, 0xce, 0xfe, 0xed));
+    const out = await interrupt(["find", t.pid, "fa ce fe ed", "--within", `${at},${at + size}`], 900);
+    expect(out.status).toBe(130);
+    expect(out.stdout).toBe(`${hex(at + 0x81)}\n`);
+    await t.unmap(at, size);
+  });
+
+  test("mid-freeze: releases and exits 130; the target's own writes stay", async () => {
+    const at = await t.map(t.info.page);
+    const out = interrupt(["freeze", t.pid, at, "i32", 999, "--interval", 10], 500);
+    await Bun.sleep(300);
+    await t.write(at, i32(1));
+    await Bun.sleep(100);
+    expect(new Int32Array((await t.read(at, 4)).buffer)[0]).toBe(999);
+    const { status, stderr } = await out;
+    expect(status).toBe(130);
+    expect(stderr).toContain("holding i32 999");
+    await t.write(at, i32(2));
+    await Bun.sleep(50);
+    expect(new Int32Array((await t.read(at, 4)).buffer)[0]).toBe(2);
+  });
+
+  test("mid-watch: exits 130", async () => {
+    const at = await t.map(t.info.page);
+    const out = await interrupt(["watch", t.pid, at, "--json"], 400);
+    expect(out.status).toBe(130);
+    expect(out.stdout).toBe("");
+  });
+
+  test("a patch is restored before exit, unless --keep", async () => {
+    const at = await t.map(t.info.page);
+    await t.write(at, Uint8Array.of(1, 2, 3, 4));
+    const out = interrupt(["patch", t.pid, at, "90 90"], 500);
+    await Bun.sleep(300);
+    expect([...(await t.read(at, 4))]).toEqual([0x90, 0x90, 3, 4]);
+    const { status, stdout } = await out;
+    expect(status).toBe(130);
+    expect(stdout).toBe(`${hex(at)}  01 02 -> 90 90\n`);
+    expect([...(await t.read(at, 4))]).toEqual([1, 2, 3, 4]);
+    const kept = spawnSync(process.execPath, [MAIN, "patch", String(t.pid), String(at), "--nop", "3", "--keep"], { encoding: "utf8" });
+    expect(kept.status).toBe(0);
+    expect([...(await t.read(at, 4))]).toEqual([0x90, 0x90, 0x90, 4]);
+  });
+
+  test("a piped attach: Ctrl-C ends it with 130 and restores its patches", async () => {
+    const at = await t.map(t.info.page);
+    await t.write(at, Uint8Array.of(5, 6));
+    const child = Bun.spawn([process.execPath, MAIN, "attach", String(t.pid)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    child.stdin.write(`patch ${at} 0909\n`);
+    child.stdin.flush();
+    await Bun.sleep(400);
+    expect([...(await t.read(at, 2))]).toEqual([9, 9]);
+    child.kill("SIGINT");
+    expect(await child.exited).toBe(130);
+    expect([...(await t.read(at, 2))]).toEqual([5, 6]);
+  });
+});
