@@ -42,7 +42,7 @@ import { find, scanCommand } from "./commands/scan.ts";
 import { freezeCommand, pointersCommand, resolveCommand, watchCommand } from "./commands/trainer.ts";
 import { patchCommand, write } from "./commands/write.ts";
 import { runExitHooks } from "./exit.ts";
-import { Output } from "./output.ts";
+import { BrokenPipeError, Output } from "./output.ts";
 import { UsageError } from "./util.ts";
 
 /** Every command, in the order `pvm help` lists them. Add yours here. */
@@ -171,6 +171,7 @@ export async function main(argv: readonly string[], signal: AbortSignal = new Ab
     const status = (await command.run({ args: parsed.args, options: parsed.options, out: cmdOut, signal })) ?? 0;
     return signal.aborted ? 130 : status;
   } catch (error) {
+    if (error instanceof BrokenPipeError) return 0;
     if (signal.aborted) {
       fail(`${command.name}: interrupted`, 130);
       return 130;
@@ -197,5 +198,11 @@ if (import.meta.main) {
   };
   process.on("SIGINT", interrupt);
   process.on("SIGTERM", interrupt);
+  // A reader that goes away (pvm … | head) ends pvm quietly, as in rg or git.
+  process.stdout.on("error", (error: Error & { code?: string }) => {
+    if (error.code !== "EPIPE") throw error;
+    runExitHooks();
+    process.exit(0);
+  });
   process.exitCode = await main(process.argv.slice(2), controller.signal);
 }

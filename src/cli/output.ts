@@ -116,6 +116,20 @@ export class Progress {
   }
 }
 
+/** The reader of our output went away (`pvm scan … | head`): stop quietly, as `rg` does. */
+export class BrokenPipeError extends Error {
+  override name = "BrokenPipeError" as const;
+}
+
+function put(sink: Sink, text: string): void {
+  try {
+    sink.write(text);
+  } catch (error) {
+    if ((error as { code?: string }).code === "EPIPE") throw new BrokenPipeError("stdout was closed");
+    throw error;
+  }
+}
+
 const STYLES = { address: "36", value: "1", dim: "2", error: "31", warn: "33", ok: "32" } as const;
 
 /**
@@ -147,22 +161,26 @@ export class Output {
 
   /** One line of results on stdout. */
   line(text: string): void {
-    this.stdout.write(`${text}\n`);
+    put(this.stdout, `${text}\n`);
   }
 
   /** A JSON document (pretty) on stdout. */
   document(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    put(this.stdout, `${JSON.stringify(value, null, 2)}\n`);
   }
 
   /** One JSON line on stdout (for streams of records: watch, freeze). */
   record(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(value)}\n`);
+    put(this.stdout, `${JSON.stringify(value)}\n`);
   }
 
   /** A note for people on stderr (counts, hints, warnings): never part of the results. */
   note(text: string): void {
-    this.stderr.write(`${text}\n`);
+    try {
+      this.stderr.write(`${text}\n`);
+    } catch {
+      // nobody reads our notes any more
+    }
   }
 
   /** `text` in a style when colour is on. */
