@@ -88,10 +88,18 @@ describe("terminal or not", () => {
 });
 
 describe("Ctrl-C (SIGINT)", () => {
-  /** Starts pvm; sends SIGINT after `ms`; resolves with its status and output. */
-  async function interrupt(args: (string | number)[], ms: number) {
+  /** The target's page-table size in KiB: it grows as a scan reads never-touched pages (each maps the zero page). */
+  const pageTables = () => Number(/VmPTE:\s+(\d+)/.exec(readFileSync(`/proc/${t.pid}/status`, "utf8"))?.[1] ?? NaN);
+
+  /**
+   * Starts pvm; sends SIGINT after `ms`, or (`growKiB`) once the scan is well
+   * under way: the target's page tables grew that much. Resolves with the status and output.
+   */
+  async function interrupt(args: (string | number)[], ms: number, growKiB = 0) {
+    const before = pageTables();
     const child = Bun.spawn([process.execPath, MAIN, ...args.map(String)], { stdout: "pipe", stderr: "pipe" });
     await Bun.sleep(ms);
+    if (growKiB) for (let i = 0; i < 1000 && pageTables() - before < growKiB; i++) await Bun.sleep(10);
     child.kill("SIGINT");
     const status = await child.exited;
     return { status, stdout: await new Response(child.stdout).text(), stderr: await new Response(child.stderr).text() };
@@ -103,7 +111,7 @@ describe("Ctrl-C (SIGINT)", () => {
     const at = await t.map(size);
     await t.write(at + 0x40, i32(-123456));
     const started = performance.now();
-    const out = await interrupt(["scan", t.pid, "--within", `${at},${at + size}`, "--", "-123456"], 900);
+    const out = await interrupt(["scan", t.pid, "--within", `${at},${at + size}`, "--", "-123456"], 0, 2048);
     expect(performance.now() - started).toBeLessThan(5000);
     expect(out.status).toBe(130);
     expect(out.stdout).toBe(`${hex(at + 0x40)}  i32 -123456\n`);
@@ -116,7 +124,7 @@ describe("Ctrl-C (SIGINT)", () => {
     const size = 8 * 2 ** 30;
     const at = await t.map(size);
     await t.write(at + 0x81, Uint8Array.of(0xfa, 0xce, 0xfe, 0xed));
-    const out = await interrupt(["find", t.pid, "fa ce fe ed", "--within", `${at},${at + size}`], 900);
+    const out = await interrupt(["find", t.pid, "fa ce fe ed", "--within", `${at},${at + size}`], 0, 2048);
     expect(out.status).toBe(130);
     expect(out.stdout).toBe(`${hex(at + 0x81)}\n`);
     await t.unmap(at, size);

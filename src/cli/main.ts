@@ -74,7 +74,7 @@ function version(): string {
 
 /** The overview `pvm`, `pvm help` and `pvm --help` print. */
 export function overview(): string {
-  const width = Math.max(...COMMANDS.map((c) => `${c.name} ${c.usage}`.length));
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     "pvm: read, write and scan another process's memory (process_vm_readv/process_vm_writev)",
     "",
@@ -86,10 +86,7 @@ export function overview(): string {
     'or a pointer chain ("game+0x2af108 -> 0x10 -> 0x8"). Data commands take --json.',
     "",
     "commands:",
-    ...COMMANDS.map((c) => {
-      const head = `${c.name} ${c.usage}`;
-      return head.length <= 40 ? `  ${head.padEnd(Math.min(width, 40))}  ${c.summary}` : `  ${head}\n  ${" ".repeat(Math.min(width, 40))}  ${c.summary}`;
-    }),
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "exit status: 0 success, 1 failure (or no match for scan/find), 2 usage mistake, 130 interrupted (Ctrl-C)",
   ].join("\n");

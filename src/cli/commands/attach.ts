@@ -62,7 +62,7 @@ function completer(line: string): [string[], string] {
 export const attach: Command = {
   name: "attach",
   usage: "TARGET",
-  summary: "interactive session: scan for a value, narrow it as it changes, set or freeze it (type help)",
+  summary: "interactive session: scan, narrow as the value changes, set, freeze (type help)",
   description: [
     "On a terminal: line editing, history (in $XDG_STATE_HOME/process-vm/history or ~/.local/state/process-vm/history),",
     "Tab completes command names; Ctrl-C stops a running scan, Ctrl-D quits. From a pipe or with -c, one command per line",
@@ -97,7 +97,7 @@ export const attach: Command = {
         rl.close();
         return session.failed ? 1 : 0;
       }
-      await interactive(session, proc.pid, out.stderr.isTTY === true);
+      await interactive(session, proc.pid, out.stderr.isTTY === true, signal);
       return 0;
     } finally {
       release();
@@ -107,7 +107,7 @@ export const attach: Command = {
 };
 
 /** The terminal session: readline with history and completion; Ctrl-C stops the command that runs. */
-async function interactive(session: Session, pid: number, progressOnStderr: boolean): Promise<void> {
+async function interactive(session: Session, pid: number, progressOnStderr: boolean, signal: AbortSignal): Promise<void> {
   const file = historyFile();
   const added: string[] = [];
   const rl: Interface = createInterface({
@@ -131,6 +131,8 @@ async function interactive(session: Session, pid: number, progressOnStderr: bool
     }
   });
   rl.on("close", () => (closed = true));
+  // SIGINT or SIGTERM from outside (not the Ctrl-C key, which readline takes): end the session.
+  signal.addEventListener("abort", () => (running?.abort(), rl.close()), { once: true });
   const lines = rl[Symbol.asyncIterator]();
   rl.prompt();
   for (;;) {

@@ -10,7 +10,7 @@ import { listProcesses, matchProcesses } from "../target.ts";
 export const ps: Command = {
   name: "ps",
   usage: "[NAME]",
-  summary: "list processes, or those NAME names (as TARGET matches: exact name, else name prefix)",
+  summary: "list processes, or those NAME matches (exact name, else a name prefix)",
   description: "Never lists pvm itself. With --full, NAME matches anywhere in the command line instead.",
   options: { full: { type: "boolean", description: "match NAME anywhere in the command line" } },
   json: true,

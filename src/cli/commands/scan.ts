@@ -52,7 +52,7 @@ function printMatches(out: Output, scan: BatchedScan, limit: number): number {
 export const scanCommand: Command = {
   name: "scan",
   usage: "TARGET QUERY [QUERY…]",
-  summary: "scan for a value, narrow it with further queries (each run after the previous), print the matches",
+  summary: "scan for a value, narrow it with further queries, print the matches",
   description: [
     'QUERY: a value (100, -5, 1.5, 0x10), a range (1..10), "> 5", "!= 3", unknown; then changed, unchanged,',
     'increased, decreased, "+ 5", "- 5", or a value. Exits 1 when nothing matches, 130 after Ctrl-C (the matches',

@@ -174,7 +174,7 @@ export const freezeCommand: Command = {
 export const watchCommand: Command = {
   name: "watch",
   usage: "TARGET ADDRESS|CHAIN…",
-  summary: "print each change of the values at the addresses (chains followed again on every poll) until Ctrl-C",
+  summary: "print each change of the values at addresses or chains until Ctrl-C",
   options: {
     type: { type: "string", short: "t", value: "TYPE", description: `value type (default i32): ${TYPES_HELP.split(";")[0]}` },
     interval: { type: "string", value: "MS", description: "milliseconds between polls (default 50)" },
