@@ -295,6 +295,23 @@ describe("commands and their JSON", () => {
     });
   });
 
+  test("scans cut in 256 MiB batches find each match once, also across a cut", async () => {
+    const cut = 256 << 20;
+    const size = 3 * cut;
+    const at = await t.map(size);
+    try {
+      await t.write(at + cut - 2, Uint8Array.of(0xfa, 0xce, 0xfe, 0xed)); // straddles the first cut
+      await t.write(at + 2 * cut - 8, new Uint8Array(new BigInt64Array([0x0123456789abn]).buffer)); // ends at the second
+      await t.write(at + 2 * cut, new Uint8Array(new BigInt64Array([0x0123456789abn]).buffer)); // starts there
+      const within = `${at},${at + size}`;
+      expect(json("find", t.pid, "fa ce fe ed", "--within", within).matches).toEqual([{ address: at + cut - 2, addressHex: hex(at + cut - 2) }]);
+      const found = json("scan", t.pid, "--type", "int", "--within", within, 0x0123456789ab).matches;
+      expect(found.map((m: { address: number; types: string[] }) => [m.address, m.types])).toEqual([[at + 2 * cut - 8, ["u64"]], [at + 2 * cut, ["u64"]]]);
+    } finally {
+      await t.unmap(at, size);
+    }
+  });
+
   test("pointers: ranked paths, JSON shape, and how many more", async () => {
     const out = pvm("pointers", t.pid, object + 8, "--depth", 2, "--offset", 0x40);
     expect(out.status).toBe(0);
