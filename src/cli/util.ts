@@ -33,15 +33,19 @@ export function parseNumber(text: string, what = "number"): number {
 /** The value types, in the order the help lists them. */
 export const VALUE_TYPES: readonly ValueType[] = ["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "f32", "f64"];
 
-/** Other names of the value types (scanmem's and C's), each with one meaning everywhere. */
+/**
+ * Other names of the value types, each with one meaning everywhere. `int`,
+ * `int8` … `int64` are not among them: in scans (as in scanmem) they mean
+ * "either sign" (and `int` any width), so a read or write that needs one
+ * signedness refuses them.
+ */
 export const TYPE_ALIASES: Readonly<Record<string, ValueType>> = {
-  int8: "i8", int16: "i16", int32: "i32", int64: "i64", uint8: "u8", uint16: "u16", uint32: "u32", uint64: "u64",
-  byte: "u8", float: "f32", float32: "f32", double: "f64", float64: "f64",
+  uint8: "u8", uint16: "u16", uint32: "u32", uint64: "u64", byte: "u8", float: "f32", float32: "f32", double: "f64", float64: "f64",
 };
 
 /** What each type word means, for help texts. */
 export const TYPES_HELP =
-  "i8 u8 i16 u16 i32 u32 i64 u64 f32 f64 (aliases int8…uint64, float, double); scans also take int (any integer width), string and bytes";
+  "i8 u8 i16 u16 i32 u32 i64 u64 f32 f64 (aliases uint8…uint64, float, double); scans also take int (any integer width, either sign), string and bytes";
 
 /**
  * A type name: one of the value types or an alias of one, or one of `extra`
@@ -60,8 +64,9 @@ export function parseType<E extends string = never>(text: string, extra: readonl
   const type = TYPE_ALIASES[word] ?? word;
   if (isValueType(type)) return type;
   if (word === "int") throw new UsageError(`type int means any integer width and is for scans; give a width here (i8 … u64)`);
+  if (/^int(8|16|32|64)$/.test(word)) throw new UsageError(`type ${word} means either sign and is for scans; give i${word.slice(3)} or u${word.slice(3)} here`);
   const more = extra.length ? ` ${extra.join(" ")}` : "";
-  throw new UsageError(`unknown type "${text}" (${VALUE_TYPES.join(" ")}${more}; aliases int8…uint64, float, double)`);
+  throw new UsageError(`unknown type "${text}" (${VALUE_TYPES.join(" ")}${more}; aliases uint8…uint64, float, double)`);
 }
 
 /** Whether `text` looks like a type name (so a positional can be told from a value). */

@@ -30,7 +30,7 @@ export const write: Command = {
   name: "write",
   usage: "TARGET ADDRESS|CHAIN TYPE VALUE | TARGET ADDRESS|CHAIN bytes HEX… | TARGET ADDRESS|CHAIN string TEXT",
   summary: "write a typed value, bytes or a NUL-terminated string; prints the value before and after",
-  description: "TYPE: i8 u8 i16 u16 i32 u32 i64 u64 f32 f64 (aliases int8…uint64, float, double). The write stays: pvm patch restores.",
+  description: "TYPE: i8 u8 i16 u16 i32 u32 i64 u64 f32 f64 (aliases uint8…uint64, float, double). The write stays: pvm patch restores.",
   options: { force: { type: "boolean", short: "f", description: "write read-only pages (code) through /proc/PID/mem" } },
   examples: ['pvm write nethack "nethack-console+0x2af108" i32 5000', "pvm write 4242 0x7ffd1000 f32 -12.5", "pvm write 4242 0x401000 bytes 90 90 --force"],
   run({ args, options, out }) {
