@@ -18,12 +18,26 @@ export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 /** The option every data command takes. */
 export const JSON_OPTION: OptionSpec = { type: "boolean", description: "print JSON (see the README for the shapes)" };
 
-/** The options `command` accepts, with the common ones. */
+/**
+ * The options `command` accepts, with the common ones.
+ *
+ * @example
+ * ```ts
+ * Object.keys(optionsOf(scanCommand)); // ["type", …, "json", "help", "no-color"]
+ * ```
+ */
 export function optionsOf(command: Command): Record<string, OptionSpec> {
   return { ...(command.options ?? {}), ...(command.json ? { json: JSON_OPTION } : {}), ...COMMON_OPTIONS };
 }
 
-/** Edit distance (insertions, deletions, substitutions, adjacent swaps). */
+/**
+ * Edit distance (insertions, deletions, substitutions, adjacent swaps).
+ *
+ * @example
+ * ```ts
+ * distance("tpye", "type"); // 1
+ * ```
+ */
 export function distance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;

@@ -72,7 +72,14 @@ function version(): string {
   }
 }
 
-/** The overview `pvm`, `pvm help` and `pvm --help` print. */
+/**
+ * The overview `pvm`, `pvm help` and `pvm --help` print.
+ *
+ * @example
+ * ```ts
+ * console.log(overview());
+ * ```
+ */
 export function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [

@@ -13,12 +13,26 @@ export interface Sink {
   readonly isTTY?: boolean;
 }
 
-/** Whether colour may be used on `sink`: a terminal, no `NO_COLOR`, no `--no-color`. */
+/**
+ * Whether colour may be used on `sink`: a terminal, no `NO_COLOR`, no `--no-color`.
+ *
+ * @example
+ * ```ts
+ * colorAllowed(process.stdout, false); // false in a pipe
+ * ```
+ */
 export function colorAllowed(sink: Sink, noColorFlag: boolean, env: Record<string, string | undefined> = process.env): boolean {
   return sink.isTTY === true && !noColorFlag && (env.NO_COLOR ?? "") === "" && env.TERM !== "dumb";
 }
 
-/** `0x`-prefixed hex. */
+/**
+ * `0x`-prefixed hex.
+ *
+ * @example
+ * ```ts
+ * hex(4096); // "0x1000"
+ * ```
+ */
 export function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
@@ -41,12 +55,26 @@ export function jsonValue(value: Value | Uint8Array | string | null | undefined)
   return value;
 }
 
-/** `{ address, addressHex }` for JSON output. */
+/**
+ * `{ address, addressHex }` for JSON output.
+ *
+ * @example
+ * ```ts
+ * jsonAddress(4096); // { address: 4096, addressHex: "0x1000" }
+ * ```
+ */
 export function jsonAddress(address: number): { address: number; addressHex: string } {
   return { address, addressHex: hex(address) };
 }
 
-/** One number of bytes for people: `512 B`, `3.2 MiB`, `6.0 GiB`. */
+/**
+ * One number of bytes for people: `512 B`, `3.2 MiB`, `6.0 GiB`.
+ *
+ * @example
+ * ```ts
+ * bytes(3 << 20); // "3.0 MiB"
+ * ```
+ */
 export function bytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
   if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
@@ -116,7 +144,14 @@ export class Progress {
   }
 }
 
-/** The reader of our output went away (`pvm scan … | head`): stop quietly, as `rg` does. */
+/**
+ * The reader of our output went away (`pvm scan … | head`): stop quietly, as `rg` does.
+ *
+ * @example
+ * ```ts
+ * try { out.line(text); } catch (error) { if (error instanceof BrokenPipeError) return 0; throw error; }
+ * ```
+ */
 export class BrokenPipeError extends Error {
   override name = "BrokenPipeError" as const;
 }

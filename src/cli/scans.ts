@@ -236,7 +236,14 @@ export class BatchedScan {
   }
 }
 
-/** The widest numeric type of an address's matches (the one to write and read). */
+/**
+ * The widest numeric type of an address's matches (the one to write and read).
+ *
+ * @example
+ * ```ts
+ * widest(["u8", "u16", "u32"]); // "u32"
+ * ```
+ */
 export function widest(types: readonly ScanMatch["type"][]): ValueType | null {
   let best: ValueType | null = null;
   const size = (t: string) => Number(t.slice(1));
@@ -244,7 +251,14 @@ export function widest(types: readonly ScanMatch["type"][]): ValueType | null {
   return best;
 }
 
-/** Whether two values are the same (numbers, bigints, bytes, strings). */
+/**
+ * Whether two values are the same (numbers, bigints, bytes, strings).
+ *
+ * @example
+ * ```ts
+ * sameValue(Uint8Array.of(1), Uint8Array.of(1)); // true
+ * ```
+ */
 export function sameValue(a: Value | Uint8Array | string | undefined, b: Value | Uint8Array | string | undefined): boolean {
   if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && a.every((x, i) => x === b[i]);
   return Object.is(a, b) || (typeof a === "number" && a === b);

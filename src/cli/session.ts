@@ -425,7 +425,14 @@ export class Session {
   }
 }
 
-/** A value for people. */
+/**
+ * A value for people: numbers as they are, bytes in hex, strings quoted.
+ *
+ * @example
+ * ```ts
+ * show(Uint8Array.of(0x90, 0x90)); // "90 90"
+ * ```
+ */
 export function show(value: Value | Uint8Array | string | null | undefined): string {
   if (value instanceof Uint8Array) return Array.from(value, (b) => b.toString(16).padStart(2, "0")).join(" ");
   if (typeof value === "string") return JSON.stringify(value);

@@ -7,7 +7,14 @@
 import type { Process } from "../process.ts";
 import { checkValue, isValueType, type Value, type ValueType } from "../types.ts";
 
-/** Thrown for a command-line mistake; `pvm` prints the message and exits with status 2. */
+/**
+ * Thrown for a command-line mistake; `pvm` prints the message and exits with status 2.
+ *
+ * @example
+ * ```ts
+ * if (args[1] === undefined) throw new UsageError("missing ADDRESS");
+ * ```
+ */
 export class UsageError extends Error {
   override name = "UsageError" as const;
 }
@@ -69,11 +76,6 @@ export function parseType<E extends string = never>(text: string, extra: readonl
   throw new UsageError(`unknown type "${text}" (${VALUE_TYPES.join(" ")}${more}; aliases uint8…uint64, float, double)`);
 }
 
-/** Whether `text` looks like a type name (so a positional can be told from a value). */
-export function isTypeWord(text: string): boolean {
-  const w = text.toLowerCase();
-  return isValueType(w) || w in TYPE_ALIASES;
-}
 
 /**
  * Parses VALUE for TYPE: integers in decimal or hex, floats as JavaScript numbers.
@@ -105,7 +107,15 @@ export function parseValue(type: ValueType, text: string): Value {
   }
 }
 
-/** Whether an ADDRESS argument is a plain number (as opposed to a pointer chain). */
+/**
+ * Whether an ADDRESS argument is a plain number (as opposed to a pointer chain).
+ *
+ * @example
+ * ```ts
+ * isPlainAddress("0x7f00"); // true
+ * isPlainAddress("game+0x10 -> 0x8"); // false
+ * ```
+ */
 export function isPlainAddress(text: string): boolean {
   return /^(0x[0-9a-f_]+|[0-9_]+|[0-9a-f]+h)$/i.test(text.trim());
 }

@@ -4,14 +4,13 @@
  * @module
  */
 import type { Process } from "../../process.ts";
-import { PointerChain, type FreezeHandle, type PointerPath } from "../../trainer/index.ts";
+import { formatChain, PointerChain, type FreezeHandle, type PointerPath } from "../../trainer/index.ts";
 import { getValue, VALUE_SIZE, type ValueType } from "../../types.ts";
 import type { Command } from "../command.ts";
 import { hex, jsonAddress, jsonValue } from "../output.ts";
 import { show } from "../session.ts";
 import { openTarget } from "../target.ts";
 import { isPlainAddress, parseAddress, parseType, parseValue, TYPES_HELP, UsageError } from "../util.ts";
-import { formatChain } from "../../trainer/index.ts";
 
 /**
  * Resolves when `signal` aborts (Ctrl-C), after `ms` milliseconds when given,

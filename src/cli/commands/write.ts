@@ -91,9 +91,3 @@ export const patchCommand: Command = {
   },
 };
 
-/** The number of a `--count`-like option, checked positive. */
-export function positive(value: number | undefined, what: string): number | undefined {
-  if (value !== undefined && value < 1) throw new UsageError(`${what} must be at least 1`);
-  return value;
-}
-
