@@ -1,0 +1,126 @@
+/**
+ * The command line's pure parts: strict option parsing with negative numbers
+ * as values, suggestions, type names, ranges, batches of a scan, JSON values.
+ */
+import { describe, expect, test } from "bun:test";
+import { didYouMean, distance, parseCommandLine } from "../src/cli/args.ts";
+import type { Command } from "../src/cli/command.ts";
+import { jsonValue } from "../src/cli/output.ts";
+import { batchesOf } from "../src/cli/scans.ts";
+import { parseRange, parseType, parseValue, UsageError } from "../src/cli/util.ts";
+
+const command: Command = {
+  name: "demo-parse",
+  usage: "TARGET QUERY…",
+  summary: "a command to parse with",
+  options: {
+    type: { type: "string", short: "t", value: "TYPE", description: "type" },
+    kind: { type: "string", multiple: true, description: "kind" },
+    force: { type: "boolean", description: "force" },
+    depth: { type: "string", description: "depth" },
+  },
+  json: true,
+  examples: ["pvm demo-parse 1 2"],
+  run() {},
+};
+
+function usageError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error("no error");
+}
+
+describe("parseCommandLine", () => {
+  test("options, short options, repeated options, positionals in any order", () => {
+    const { args, options } = parseCommandLine(command, ["game", "-t", "f32", "--kind", "heap", "100", "--kind=stack", "--force", "--json"]);
+    expect(args).toEqual(["game", "100"]);
+    expect(options.string("type")).toBe("f32");
+    expect(options.strings("kind")).toEqual(["heap", "stack"]);
+    expect(options.flag("force")).toBe(true);
+    expect(options.flag("json")).toBe(true);
+    expect(options.flag("help")).toBe(false);
+    expect(options.number("depth", 4)).toBe(4);
+  });
+
+  test("negative numbers are values, as positionals and as option values", () => {
+    const { args, options } = parseCommandLine(command, ["game", "-123456", "--depth", "-0x10", "-1.5e3", "- 5", "-inf"]);
+    expect(args).toEqual(["game", "-123456", "-1.5e3", "- 5", "-inf"]);
+    expect(options.number("depth")).toBe(-16);
+  });
+
+  test("-- ends the options", () => {
+    expect(parseCommandLine(command, ["game", "--", "--force", "-t"]).args).toEqual(["game", "--force", "-t"]);
+  });
+
+  test("mistakes name the option, with a suggestion when one is close", () => {
+    expect(usageError(() => parseCommandLine(command, ["--tpye", "f32"]))).toBe("unknown option --tpye (did you mean --type?)");
+    expect(usageError(() => parseCommandLine(command, ["--frobnicate"]))).toBe("unknown option --frobnicate");
+    expect(usageError(() => parseCommandLine(command, ["-x"]))).toBe("unknown option -x");
+    expect(usageError(() => parseCommandLine(command, ["--type"]))).toBe("option --type needs a value (TYPE)");
+    expect(usageError(() => parseCommandLine(command, ["--force=1"]))).toBe("option --force takes no value");
+    expect(usageError(() => parseCommandLine(command, ["--depth", "x"]).options.number("depth"))).toContain("--depth must be a decimal or 0x-hex integer");
+  });
+});
+
+describe("suggestions", () => {
+  test("distance counts an adjacent swap as one edit", () => {
+    expect(distance("tpye", "type")).toBe(1);
+    expect(distance("scan", "scan")).toBe(0);
+    expect(distance("", "abc")).toBe(3);
+  });
+
+  test("didYouMean: close words and unique prefixes, nothing for far ones", () => {
+    expect(didYouMean("sacn", ["scan", "find", "read"])).toBe("scan");
+    expect(didYouMean("poin", ["pointers", "ps"])).toBe("pointers");
+    expect(didYouMean("xyzzy", ["scan", "find"])).toBeUndefined();
+    expect(didYouMean("r", ["read", "resolve"])).toBeUndefined();
+  });
+});
+
+describe("values and types", () => {
+  test("one set of type names", () => {
+    expect(parseType("float")).toBe("f32");
+    expect(parseType("uint16")).toBe("u16");
+    expect(parseType("int", ["int", "string", "bytes"])).toBe("int");
+    expect(usageError(() => parseType("int"))).toContain("any integer width");
+    expect(usageError(() => parseType("int32"))).toContain("give i32 or u32");
+    expect(usageError(() => parseType("i33"))).toContain('unknown type "i33"');
+  });
+
+  test("values per type, 64-bit exact, floats with infinities", () => {
+    expect(parseValue("i32", "-0x10")).toBe(-16);
+    expect(parseValue("u64", "18446744073709551615")).toBe(18446744073709551615n);
+    expect(parseValue("i64", "-9223372036854775808")).toBe(-9223372036854775808n);
+    expect(parseValue("f64", "-inf")).toBe(-Infinity);
+    expect(usageError(() => parseValue("u8", "256"))).toContain("does not fit u8");
+  });
+
+  test("ranges", () => {
+    expect(parseRange("0x1000,0x2000")).toEqual([0x1000, 0x2000]);
+    expect(parseRange("4096-8192")).toEqual([4096, 8192]);
+    expect(parseRange("0x1000..0x2000")).toEqual([0x1000, 0x2000]);
+    expect(usageError(() => parseRange("0x2000,0x1000"))).toContain("END is below START");
+  });
+
+  test("JSON values: exact numbers, strings beyond 2^53, hex bytes", () => {
+    expect(jsonValue(5n)).toBe(5);
+    expect(jsonValue(2n ** 60n)).toBe("1152921504606846976");
+    expect(jsonValue(Number.NaN)).toBe("NaN");
+    expect(jsonValue(Uint8Array.of(0xde, 0xad))).toBe("dead");
+  });
+});
+
+describe("batchesOf", () => {
+  test("groups small ranges and never cuts them without an overlap", () => {
+    expect(batchesOf([{ start: 0, end: 10 }, { start: 20, end: 30 }, { start: 40, end: 100 }], null, 25)).toEqual([[0, 30], [40, 100]]);
+  });
+
+  test("cuts large ranges, each piece reaching `overlap` bytes into the next", () => {
+    expect(batchesOf([{ start: 0, end: 100 }], 3, 40)).toEqual([[0, 43], [40, 83], [80, 100]]);
+    expect(batchesOf([{ start: 0, end: 100 }], 0, 50)).toEqual([[0, 50], [50, 100]]);
+  });
+});
