@@ -179,4 +179,20 @@ describe("Ctrl-C (SIGINT)", () => {
     expect(await child.exited).toBe(130);
     expect([...(await t.read(at, 2))]).toEqual([5, 6]);
   });
+
+  test("a command that does not watch for Ctrl-C ends at once with 130, and the demo's game with it", async () => {
+    const child = Bun.spawn([process.execPath, MAIN, "demo"], { stdout: "pipe", stderr: "pipe" });
+    const reader = child.stdout.getReader();
+    let text = "";
+    while (!/pid (\d+)/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const game = Number(/pid (\d+)/.exec(text)![1]);
+    child.kill("SIGINT");
+    expect(await child.exited).toBe(130);
+    await Bun.sleep(100);
+    expect(existsSync(`/proc/${game}`) && !readFileSync(`/proc/${game}/stat`, "utf8").includes(") Z ")).toBe(false);
+  });
 });

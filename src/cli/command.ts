@@ -73,6 +73,12 @@ export interface Command {
   readonly options?: Readonly<Record<string, OptionSpec>>;
   /** Whether it takes `--json`: set for every command that prints data. */
   readonly json?: boolean;
+  /**
+   * Set when `run` watches `signal` (long or endless work): the first Ctrl-C
+   * aborts it and lets it print what it has. Otherwise Ctrl-C ends `pvm` at once
+   * (after the `onExit` hooks) with status 130.
+   */
+  readonly interruptible?: boolean;
   /** Example command lines, shown by `--help`. At least one. */
   readonly examples: readonly string[];
   /**

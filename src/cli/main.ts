@@ -24,8 +24,10 @@
  * - Exit status: return a number from `run` (nothing means 0). Throw `UsageError`
  *   for a command-line mistake (2); other errors print `pvm NAME: message` (1).
  *   Long work takes `signal` (aborted on Ctrl-C or SIGTERM): stop, print what was
- *   found so far, and return; `pvm` then exits with 130. Anything that must be
- *   undone before exit (a patch) registers with `onExit` from `./exit.ts`.
+ *   found so far, and return; `pvm` then exits with 130. Set `interruptible: true`
+ *   on such a command; any other command is ended at once by Ctrl-C (status 130).
+ *   Anything that must be undone before exit (a patch, a child process) registers
+ *   with `onExit` from `./exit.ts`.
  *
  * @module
  */
@@ -120,7 +122,7 @@ function isUsageMistake(error: unknown): boolean {
  * process.exitCode = await main(["read", "1234", "0x7f0000001000", "i32"]);
  * ```
  */
-export async function main(argv: readonly string[], signal: AbortSignal = new AbortController().signal): Promise<number> {
+export async function main(argv: readonly string[], signal: AbortSignal = new AbortController().signal, onCommand?: (command: Command) => void): Promise<number> {
   const args = [...argv];
   let noColor = false;
   while (args[0] === "--no-color") {
@@ -170,6 +172,7 @@ export async function main(argv: readonly string[], signal: AbortSignal = new Ab
     out.line(commandHelp(command));
     return 0;
   }
+  onCommand?.(command);
   const cmdOut = new Output({ json: parsed.options.flag("json"), noColor: noColor || parsed.options.flag("no-color") });
   try {
     const status = (await command.run({ args: parsed.args, options: parsed.options, out: cmdOut, signal })) ?? 0;
@@ -191,12 +194,13 @@ export async function main(argv: readonly string[], signal: AbortSignal = new Ab
 
 if (import.meta.main) {
   const controller = new AbortController();
+  let running: Command | undefined;
   const interrupt = () => {
-    if (!controller.signal.aborted) {
+    if (running?.interruptible && !controller.signal.aborted) {
       controller.abort(new DOMException("interrupted", "AbortError"));
       return;
     }
-    // A second Ctrl-C: do not wait for the command; undo what must be undone and go.
+    // A quick command, or a second Ctrl-C: do not wait; undo what must be undone and go.
     runExitHooks();
     process.exit(130);
   };
@@ -208,5 +212,5 @@ if (import.meta.main) {
     runExitHooks();
     process.exit(0);
   });
-  process.exitCode = await main(process.argv.slice(2), controller.signal);
+  process.exitCode = await main(process.argv.slice(2), controller.signal, (command) => (running = command));
 }

@@ -61,6 +61,7 @@ function completer(line: string): [string[], string] {
 /** `pvm attach`. */
 export const attach: Command = {
   name: "attach",
+  interruptible: true,
   usage: "TARGET",
   summary: "interactive session: scan, narrow as the value changes, set, freeze (type help)",
   description: [

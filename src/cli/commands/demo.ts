@@ -7,6 +7,7 @@
  */
 import { Process } from "../../process.ts";
 import type { Command } from "../command.ts";
+import { onExit } from "../exit.ts";
 import { Session } from "../session.ts";
 import { hex } from "../util.ts";
 
@@ -56,6 +57,7 @@ export const demo: Command = {
   examples: ["pvm demo"],
   async run() {
     const game = Bun.spawn([process.execPath, GAME], { stdout: "pipe", stderr: "inherit" });
+    onExit(() => game.kill()); // Ctrl-C ends the game too
     const lines = new Lines(game.stdout);
     try {
       const { pid, player } = JSON.parse((await lines.next()) ?? "{}") as { pid: number; player: number };

@@ -51,6 +51,7 @@ function printMatches(out: Output, scan: BatchedScan, limit: number): number {
 /** `pvm scan`. */
 export const scanCommand: Command = {
   name: "scan",
+  interruptible: true,
   usage: "TARGET QUERY [QUERY…]",
   summary: "scan for a value, narrow it with further queries, print the matches",
   description: [
@@ -171,6 +172,7 @@ async function findBatched(
 /** `pvm find`. */
 export const find: Command = {
   name: "find",
+  interruptible: true,
   usage: "TARGET PATTERN",
   summary: "every address where a byte pattern occurs (?? any byte, 4? nibble, : mask)",
   description: "Searches readable private memory by default; --code searches executable file mappings. Exits 1 when nothing matches.",

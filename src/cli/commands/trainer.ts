@@ -89,6 +89,7 @@ export const resolveCommand: Command = {
 /** `pvm freeze`. */
 export const freezeCommand: Command = {
   name: "freeze",
+  interruptible: true,
   usage: "TARGET ADDRESS|CHAIN TYPE VALUE",
   summary: "hold a value until Ctrl-C (a chain is followed again on every tick)",
   description: `TYPE: ${TYPES_HELP.split(";")[0]}. Ctrl-C releases the value and exits with status 130.`,
@@ -172,6 +173,7 @@ export const freezeCommand: Command = {
 /** `pvm watch`. */
 export const watchCommand: Command = {
   name: "watch",
+  interruptible: true,
   usage: "TARGET ADDRESS|CHAIN…",
   summary: "print each change of the values at addresses or chains until Ctrl-C",
   options: {
@@ -245,6 +247,7 @@ function offsetSize(path: PointerPath): number {
 /** `pvm pointers`. */
 export const pointersCommand: Command = {
   name: "pointers",
+  interruptible: true,
   usage: "TARGET ADDRESS|CHAIN",
   summary: "pointer paths from module images to an address, shortest and smallest offsets first",
   description: "Paths are ranked by depth, then by the total size of their offsets; --limit shows more. Use them with resolve, read, freeze.",

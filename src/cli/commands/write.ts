@@ -62,6 +62,7 @@ export const write: Command = {
 /** `pvm patch`. */
 export const patchCommand: Command = {
   name: "patch",
+  interruptible: true,
   usage: "TARGET ADDRESS|CHAIN HEX… | TARGET ADDRESS|CHAIN --nop LENGTH",
   summary: "patch bytes (code too) until Ctrl-C, then restore the original bytes; --keep leaves the patch",
   options: {
