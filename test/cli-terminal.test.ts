@@ -87,6 +87,16 @@ describe("terminal or not", () => {
   });
 });
 
+/** Waits until `pid` catches SIGINT (pvm has installed its handler), as /proc/PID/status tells. */
+async function handlesSigint(pid: number): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    const mask = /SigCgt:\s+([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
+    if ((BigInt(`0x${mask}`) & 2n) !== 0n) return;
+    await Bun.sleep(10);
+  }
+  throw new Error(`pid ${pid} never caught SIGINT`);
+}
+
 describe("Ctrl-C (SIGINT)", () => {
   /** The target's page-table size in KiB: it grows as a scan reads never-touched pages (each maps the zero page). */
   const pageTables = () => Number(/VmPTE:\s+(\d+)/.exec(readFileSync(`/proc/${t.pid}/status`, "utf8"))?.[1] ?? NaN);
@@ -98,10 +108,12 @@ describe("Ctrl-C (SIGINT)", () => {
   async function interrupt(args: (string | number)[], ms: number, growKiB = 0) {
     const before = pageTables();
     const child = Bun.spawn([process.execPath, MAIN, ...args.map(String)], { stdout: "pipe", stderr: "pipe" });
+    await handlesSigint(child.pid);
     await Bun.sleep(ms);
     if (growKiB) for (let i = 0; i < 1000 && pageTables() - before < growKiB; i++) await Bun.sleep(10);
     child.kill("SIGINT");
-    const status = await child.exited;
+    await child.exited;
+    const status = child.exitCode; // null when killed by the signal rather than exiting with 130
     return { status, stdout: await new Response(child.stdout).text(), stderr: await new Response(child.stderr).text() };
   }
 
@@ -132,14 +144,16 @@ describe("Ctrl-C (SIGINT)", () => {
 
   test("mid-freeze: releases and exits 130; the target's own writes stay", async () => {
     const at = await t.map(t.info.page);
-    const out = interrupt(["freeze", t.pid, at, "i32", 999, "--interval", 10], 500);
-    await Bun.sleep(300);
+    const child = Bun.spawn([process.execPath, MAIN, "freeze", String(t.pid), String(at), "i32", "999", "--interval", "10"], { stdout: "pipe", stderr: "pipe" });
+    const reader = child.stderr.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain("holding i32 999");
     await t.write(at, i32(1));
     await Bun.sleep(100);
     expect(new Int32Array((await t.read(at, 4)).buffer)[0]).toBe(999);
-    const { status, stderr } = await out;
-    expect(status).toBe(130);
-    expect(stderr).toContain("holding i32 999");
+    child.kill("SIGINT");
+    await child.exited;
+    expect(child.exitCode).toBe(130); // exited with 130, not killed by the signal (exited would say 130 too)
     await t.write(at, i32(2));
     await Bun.sleep(50);
     expect(new Int32Array((await t.read(at, 4)).buffer)[0]).toBe(2);
@@ -147,7 +161,7 @@ describe("Ctrl-C (SIGINT)", () => {
 
   test("mid-watch: exits 130", async () => {
     const at = await t.map(t.info.page);
-    const out = await interrupt(["watch", t.pid, at, "--json"], 400);
+    const out = await interrupt(["watch", t.pid, at, "--json"], 100);
     expect(out.status).toBe(130);
     expect(out.stdout).toBe("");
   });
@@ -155,12 +169,13 @@ describe("Ctrl-C (SIGINT)", () => {
   test("a patch is restored before exit, unless --keep", async () => {
     const at = await t.map(t.info.page);
     await t.write(at, Uint8Array.of(1, 2, 3, 4));
-    const out = interrupt(["patch", t.pid, at, "90 90"], 500);
-    await Bun.sleep(300);
-    expect([...(await t.read(at, 4))]).toEqual([0x90, 0x90, 3, 4]);
-    const { status, stdout } = await out;
-    expect(status).toBe(130);
+    const child = Bun.spawn([process.execPath, MAIN, "patch", String(t.pid), String(at), "90 90"], { stdout: "pipe", stderr: "pipe" });
+    const stdout = new TextDecoder().decode((await child.stdout.getReader().read()).value);
     expect(stdout).toBe(`${hex(at)}  01 02 -> 90 90\n`);
+    expect([...(await t.read(at, 4))]).toEqual([0x90, 0x90, 3, 4]);
+    child.kill("SIGINT");
+    await child.exited;
+    expect(child.exitCode).toBe(130); // exited with 130, not killed by the signal (exited would say 130 too)
     expect([...(await t.read(at, 4))]).toEqual([1, 2, 3, 4]);
     const kept = spawnSync(process.execPath, [MAIN, "patch", String(t.pid), String(at), "--nop", "3", "--keep"], { encoding: "utf8" });
     expect(kept.status).toBe(0);
@@ -173,10 +188,12 @@ describe("Ctrl-C (SIGINT)", () => {
     const child = Bun.spawn([process.execPath, MAIN, "attach", String(t.pid)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     child.stdin.write(`patch ${at} 0909\n`);
     child.stdin.flush();
-    await Bun.sleep(400);
+    const said = new TextDecoder().decode((await child.stdout.getReader().read()).value);
+    expect(said).toContain("patched 2 bytes");
     expect([...(await t.read(at, 2))]).toEqual([9, 9]);
     child.kill("SIGINT");
-    expect(await child.exited).toBe(130);
+    await child.exited;
+    expect(child.exitCode).toBe(130); // exited with 130, not killed by the signal (exited would say 130 too)
     expect([...(await t.read(at, 2))]).toEqual([5, 6]);
   });
 
@@ -191,7 +208,8 @@ describe("Ctrl-C (SIGINT)", () => {
     }
     const game = Number(/pid (\d+)/.exec(text)![1]);
     child.kill("SIGINT");
-    expect(await child.exited).toBe(130);
+    await child.exited;
+    expect(child.exitCode).toBe(130); // exited with 130, not killed by the signal (exited would say 130 too)
     await Bun.sleep(100);
     expect(existsSync(`/proc/${game}`) && !readFileSync(`/proc/${game}/stat`, "utf8").includes(") Z ")).toBe(false);
   });

@@ -31,6 +31,25 @@ function spawnPvm(...args: (string | number)[]) {
   return Bun.spawn([process.execPath, MAIN, ...args.map(String)], { stdout: "pipe", stderr: "pipe" });
 }
 
+/** What a child printed so far; `until` waits for a pattern instead of guessing how long the child takes. */
+class Output {
+  text = "";
+  readonly done: Promise<void>;
+  constructor(stream: ReadableStream<Uint8Array>) {
+    const decoder = new TextDecoder();
+    this.done = (async () => {
+      for await (const chunk of stream) this.text += decoder.decode(chunk);
+    })();
+  }
+  async until(pattern: RegExp, ms = 20_000): Promise<void> {
+    const end = performance.now() + ms;
+    while (!pattern.test(this.text)) {
+      if (performance.now() > end) throw new Error(`timed out waiting for ${pattern} in:\n${this.text}`);
+      await Bun.sleep(10);
+    }
+  }
+}
+
 const i32 = (n: number) => new Uint8Array(new Int32Array([n]).buffer);
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -259,8 +278,9 @@ describe("commands and their JSON", () => {
     const at = await t.map(t.info.page);
     await t.write(at + 0x20, i32(5000));
     await t.write(at + 0x24, i32(5000));
-    const child = spawnPvm("scan", t.pid, "--within", `${at},${at + t.info.page}`, "--delay", 400, "5000", "decreased", "--json");
-    await Bun.sleep(250);
+    // The first scan is done long before the delay ends (a 4 KiB page).
+    const child = spawnPvm("scan", t.pid, "--within", `${at},${at + t.info.page}`, "--delay", 2500, "5000", "decreased", "--json");
+    await Bun.sleep(1200);
     await t.write(at + 0x24, i32(4990));
     expect(await child.exited).toBe(0);
     const out = JSON.parse(await new Response(child.stdout).text());
@@ -329,16 +349,18 @@ describe("commands and their JSON", () => {
   });
 
   test("freeze holds a chain's value, prints JSON lines, then releases", async () => {
-    const child = spawnPvm("freeze", t.pid, "libcli.so+0x20 -> 0x10", "i32", 777, "--interval", 10, "--for", 600, "--json");
-    await Bun.sleep(300);
+    const child = spawnPvm("freeze", t.pid, "libcli.so+0x20 -> 0x10", "i32", 777, "--interval", 10, "--for", 1000, "--json");
+    const out = new Output(child.stdout);
+    await out.until(/"hold"/);
     await t.write(object + 0x10, i32(5));
     await Bun.sleep(100);
     expect(new Int32Array((await t.read(object + 0x10, 4)).buffer)[0]).toBe(777);
     expect(await child.exited).toBe(0);
+    await out.done;
     await t.write(object + 0x10, i32(6));
     await Bun.sleep(50);
     expect(new Int32Array((await t.read(object + 0x10, 4)).buffer)[0]).toBe(6);
-    const lines = (await new Response(child.stdout).text()).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = out.text.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines).toEqual([
       { event: "hold", address: object + 0x10, addressHex: hex(object + 0x10), type: "i32", value: 777 },
       { event: "released", address: object + 0x10, addressHex: hex(object + 0x10), type: "i32", value: 777 },
@@ -349,29 +371,42 @@ describe("commands and their JSON", () => {
     const other = await t.map(t.info.page);
     // The game moves its object: point the static slot of libcli.so elsewhere.
     const module = (json<{ start: number; path: string }[]>("maps", t.pid)).find((r) => r.path.endsWith("libcli.so"))!.start;
-    const child = spawnPvm("freeze", t.pid, "libcli.so+0x20 -> 0x18", "i32", 4242, "--interval", 10, "--for", 800, "--json");
-    await Bun.sleep(300);
+    const child = spawnPvm("freeze", t.pid, "libcli.so+0x20 -> 0x18", "i32", 4242, "--interval", 10, "--for", 1500, "--json");
+    const out = new Output(child.stdout);
+    await out.until(/"hold"/);
     await t.write(module + 0x20, new Uint8Array(new BigUint64Array([BigInt(other)]).buffer));
-    await Bun.sleep(200);
+    await out.until(new RegExp(`"hold","address":${other + 0x18}`));
+    await Bun.sleep(50);
     expect(new Int32Array((await t.read(other + 0x18, 4)).buffer)[0]).toBe(4242);
     await t.write(module + 0x20, new Uint8Array(new BigUint64Array([BigInt(object)]).buffer));
     expect(await child.exited).toBe(0);
-    const events = (await new Response(child.stdout).text()).trim().split("\n").map((l) => JSON.parse(l).event);
-    expect(events.slice(0, 2)).toEqual(["hold", "hold"]);
+    await out.done;
+    const events = out.text.trim().split("\n").map((l) => JSON.parse(l));
+    expect(events.slice(0, 2).map((e) => [e.event, e.address])).toEqual([["hold", object + 0x18], ["hold", other + 0x18]]);
   });
 
   test("watch prints changes, as text or JSON lines", async () => {
+    // The watch prints nothing until a change: change the value every 100 ms until it has seen one.
+    const bump = async (child: { exitCode: number | null }, first: number) => {
+      for (let v = first; child.exitCode === null && v < first + 100; v++) {
+        await t.write(object + 0x30, Uint8Array.of(v, 0, 0, 0));
+        await Bun.sleep(100);
+      }
+    };
+    await t.write(object + 0x30, Uint8Array.of(0, 0, 0, 0));
     const child = spawnPvm("watch", t.pid, object + 0x30, "--type", "u32", "--interval", 10, "--count", 1);
-    await Bun.sleep(300);
-    await t.write(object + 0x30, Uint8Array.of(9, 0, 0, 0));
+    await bump(child, 1);
     expect(await child.exited).toBe(0);
-    expect(await new Response(child.stdout).text()).toBe(`${hex(object + 0x30)}  0 -> 9\n`);
+    const text = await new Response(child.stdout).text();
+    const m = new RegExp(`^${hex(object + 0x30)}  (\\d+) -> (\\d+)\n$`).exec(text);
+    expect(m).not.toBeNull();
+    expect(Number(m![2])).toBe(Number(m![1]) + 1);
     const chain = spawnPvm("watch", t.pid, "libcli.so+0x20 -> 0x30", "--type", "u32", "--interval", 10, "--count", 1, "--json");
-    await Bun.sleep(300);
-    await t.write(object + 0x30, Uint8Array.of(10, 0, 0, 0));
+    await bump(chain, 150);
     expect(await chain.exited).toBe(0);
     const line = JSON.parse(await new Response(chain.stdout).text());
-    expect(line).toMatchObject({ target: "libcli.so+0x20 -> 0x30", address: object + 0x30, addressHex: hex(object + 0x30), type: "u32", old: 9, new: 10 });
+    expect(line).toMatchObject({ target: "libcli.so+0x20 -> 0x30", address: object + 0x30, addressHex: hex(object + 0x30), type: "u32" });
+    expect(line.new).toBe(line.old + 1);
     expect(typeof line.time).toBe("string");
   });
 
@@ -391,24 +426,26 @@ describe("attach", () => {
     await t.write(at + 0x40, i32(987654321));
     await t.write(at + 0x80, i32(987654321));
     const child = Bun.spawn([process.execPath, MAIN, "attach", String(t.pid)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    const say = async (line: string, wait = 0) => {
+    const output = new Output(child.stdout);
+    const say = async (line: string, reply?: RegExp) => {
       child.stdin.write(`${line}\n`);
       child.stdin.flush();
-      if (wait) await Bun.sleep(wait);
+      if (reply) await output.until(reply);
     };
     // The target's own JS heap holds copies of what the test sends it: scan only the planted page.
     await say(`within ${at} ${at + t.info.page}`);
     await say("type i32");
-    await say("987654321", 1500);
+    await say("987654321", /\b2 matches/);
     await t.write(at + 0x40, i32(987654320));
-    await say("decreased", 500);
+    await say("decreased", /\b1 match\b/);
     await say("list");
-    await say("set 1234 0", 200);
+    await say("set 1234 0", /wrote/);
     await say("list");
     await say("help set");
     await say("quit");
     expect(await child.exited).toBe(0);
-    const out = await new Response(child.stdout).text();
+    await output.done;
+    const out = output.text;
     expect(out).toMatch(/\b2 matches/);
     expect(out).toMatch(/\b1 match\b/);
     expect(out).toContain(`[0] ${hex(at + 0x40)}  i32 987654320  (was 987654321)`);
