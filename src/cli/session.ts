@@ -248,8 +248,10 @@ export class Session {
         this.#scan = scan;
         if (interrupted) {
           progress?.end();
+          if (options.strict) throw options.signal!.reason ?? new Error("interrupted");
           this.#print(`interrupted: ${plural(scan.addressCount, "match", "matches")} in the memory scanned so far`);
-          throw options.signal!.reason ?? new Error("interrupted");
+          this.failed = true;
+          return;
         }
       } else {
         await this.#scan.next(text, { signal: options.signal, onProgress });
