@@ -484,3 +484,15 @@ describe("attach", () => {
     expect([...(await t.read(at, 4))]).toEqual([0x90, 0x90, 3, 4]);
   });
 });
+
+describe("demo", () => {
+  test("demo finds, sets and freezes the game's health", () => {
+    const out = pvm("demo");
+    expect(out.status).toBe(0);
+    const found = /found it: (0x[0-9a-f]+) \(the game keeps its player record at (0x[0-9a-f]+)\)/.exec(out.stdout);
+    expect(found).not.toBeNull();
+    expect(found![1]).toBe(found![2]!);
+    expect(out.stdout).toContain("it took our 5000");
+    expect(out.stdout).toMatch(/i32 9999/);
+  }, 30_000);
+});
