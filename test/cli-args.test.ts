@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { didYouMean, distance, parseCommandLine } from "../src/cli/args.ts";
 import type { Command } from "../src/cli/command.ts";
 import { jsonValue } from "../src/cli/output.ts";
-import { batchesOf } from "../src/cli/scans.ts";
+import { batchWindows } from "../src/cli/scans.ts";
 import { parseRange, parseType, parseValue, UsageError } from "../src/cli/util.ts";
 
 const command: Command = {
@@ -114,13 +114,22 @@ describe("values and types", () => {
   });
 });
 
-describe("batchesOf", () => {
-  test("groups small ranges and never cuts them without an overlap", () => {
-    expect(batchesOf([{ start: 0, end: 10 }, { start: 20, end: 30 }, { start: 40, end: 100 }], null, 25)).toEqual([[0, 30], [40, 100]]);
+describe("batchWindows", () => {
+  test("cuts at page boundaries every `batch` bytes of memory read, each window reaching `overlap` into the next", () => {
+    expect(batchWindows([{ start: 0, end: 100 }], [0, 100], 0, 40, 1)).toEqual([[0, 40], [40, 80], [80, 100]]);
+    expect(batchWindows([{ start: 0, end: 100 }], [0, 100], 3, 40, 1)).toEqual([[0, 43], [40, 83], [80, 100]]);
+    expect(batchWindows([{ start: 0, end: 100 }], [0, 100], 0, 40, 16)).toEqual([[0, 32], [32, 80], [80, 100]]);
   });
 
-  test("cuts large ranges, each piece reaching `overlap` bytes into the next", () => {
-    expect(batchesOf([{ start: 0, end: 100 }], 3, 40)).toEqual([[0, 43], [40, 83], [80, 100]]);
-    expect(batchesOf([{ start: 0, end: 100 }], 0, 50)).toEqual([[0, 50], [50, 100]]);
+  test("counts only the memory read, and the windows tile the whole span (untouched pages included)", () => {
+    expect(batchWindows([{ start: 0, end: 1000 }], [0, 10, 500, 600], 0, 50, 1)).toEqual([[0, 540], [540, 590], [590, 1000]]);
+    expect(batchWindows([{ start: 0, end: 1000 }], [], 0, 50, 1)).toEqual([[0, 1000]]);
+    expect(batchWindows([], [], 0)).toEqual([]);
+  });
+
+  test("without an overlap, cuts only at the start of a selected range", () => {
+    const ranges = [{ start: 0, end: 10 }, { start: 20, end: 30 }, { start: 40, end: 100 }];
+    expect(batchWindows(ranges, [0, 10, 20, 30, 40, 100], null, 15)).toEqual([[0, 40], [40, 100]]);
+    expect(batchWindows(ranges, [0, 10, 20, 30, 40, 100], null, 1000)).toEqual([[0, 100]]);
   });
 });

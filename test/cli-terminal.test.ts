@@ -46,7 +46,7 @@ describe("terminal or not", () => {
     const at = await t.map(size);
     await t.write(at + 0x100, i32(24680));
     const within = `${at},${at + size}`;
-    const { status, output } = onTerminal(["scan", t.pid, "--within", within, "24680"]);
+    const { status, output } = onTerminal(["scan", t.pid, "--untouched", "--within", within, "24680"]);
     expect(status).toBe(0);
     expect(output).toMatch(/\r\x1b\[Kscan +\d+%  [\d.]+ (B|KiB|MiB|GiB) of 64\.0 MiB  [\d.]+ (B|KiB|MiB|GiB)\/s  (\d+s left|done)/);
     expect(output).toContain("\r\x1b[K"); // erased before the results
@@ -118,12 +118,12 @@ describe("Ctrl-C (SIGINT)", () => {
   }
 
   test("mid-scan: aborts, prints the matches found so far, exits 130, the target is left as it was", async () => {
-    // 8 GiB never touched: read as zero pages, slow enough to interrupt, and no memory used.
+    // 8 GiB never touched, read anyway (--untouched): zero pages, slow enough to interrupt, and no memory used.
     const size = 8 * 2 ** 30;
     const at = await t.map(size);
     await t.write(at + 0x40, i32(-123456));
     const started = performance.now();
-    const out = await interrupt(["scan", t.pid, "--within", `${at},${at + size}`, "--", "-123456"], 0, 2048);
+    const out = await interrupt(["scan", t.pid, "--untouched", "--within", `${at},${at + size}`, "--", "-123456"], 0, 2048);
     expect(performance.now() - started).toBeLessThan(5000);
     expect(out.status).toBe(130);
     expect(out.stdout).toBe(`${hex(at + 0x40)}  i32 -123456\n`);
@@ -136,7 +136,7 @@ describe("Ctrl-C (SIGINT)", () => {
     const size = 8 * 2 ** 30;
     const at = await t.map(size);
     await t.write(at + 0x81, Uint8Array.of(0xfa, 0xce, 0xfe, 0xed));
-    const out = await interrupt(["find", t.pid, "fa ce fe ed", "--within", `${at},${at + size}`], 0, 2048);
+    const out = await interrupt(["find", t.pid, "fa ce fe ed", "--untouched", "--within", `${at},${at + size}`], 0, 2048);
     expect(out.status).toBe(130);
     expect(out.stdout).toBe(`${hex(at + 0x81)}\n`);
     await t.unmap(at, size);

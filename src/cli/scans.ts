@@ -8,6 +8,7 @@
  * @module
  */
 import type { Process } from "../process.ts";
+import { existingRuns } from "../pagemap.ts";
 import { scan, selectRanges, type MemoryOptions, type Scan, type ScanMatch, type ScanOptions, type ScanValueType } from "../scan/index.ts";
 import { VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 
@@ -15,38 +16,79 @@ import { VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 const BATCH = 256 << 20;
 
 /**
- * Splits `ranges` (ascending, disjoint) into batches of about {@link BATCH}
- * bytes, each given as one `[start, end)` to scan `within`. With `overlap`
- * null, ranges are never cut (only grouped); otherwise a range is cut every
- * BATCH bytes and each piece but the last extends `overlap` bytes into the next
- * (the width of a pattern minus one finds a match that straddles the cut exactly once).
+ * Cuts the memory a scan reads into windows of about `batch` bytes of memory
+ * that exists, each given to one scan call as `within`. The windows tile the
+ * whole span of `ranges` (so zero-filled untouched pages, which a scan for 0
+ * counts without reading, are in exactly one window), and each reaches
+ * `overlap` bytes into the next (a pattern's length minus one: a match across
+ * a cut is found once). With `overlap` null, cuts fall only at the start of a
+ * selected range, where nothing can straddle; otherwise at page boundaries
+ * (no naturally aligned value straddles one).
+ *
+ * @param ranges What the scan selects, ascending and disjoint (`selectRanges`).
+ * @param runs What it reads: `[start, end)` pairs, ascending (`existingRuns(...).runs`).
+ * @example
+ * ```ts
+ * batchWindows([{ start: 0, end: 2 ** 30 }], [0, 2 ** 30], 0); // four windows of 256 MiB
+ * ```
+ */
+export function batchWindows(
+  ranges: readonly { start: number; end: number }[],
+  runs: ArrayLike<number>,
+  overlap: number | null,
+  batch = BATCH,
+  page = 4096,
+): [number, number][] {
+  if (ranges.length === 0) return [];
+  const first = ranges[0]!.start;
+  const last = ranges[ranges.length - 1]!.end;
+  const cuts: number[] = [];
+  const lastCut = () => cuts[cuts.length - 1] ?? first;
+  let acc = 0;
+  if (overlap !== null) {
+    for (let i = 0; i + 1 < runs.length; i += 2) {
+      let a = runs[i]!;
+      const b = runs[i + 1]!;
+      while (acc + (b - a) >= batch) {
+        const at = a + (batch - acc);
+        const cut = at - (at % page);
+        if (cut > lastCut() && cut < last) cuts.push(cut);
+        acc = 0;
+        a = at;
+      }
+      acc += b - a;
+    }
+  } else {
+    let k = 0;
+    for (const r of ranges) {
+      if (acc >= batch && r.start > lastCut()) {
+        cuts.push(r.start);
+        acc = 0;
+      }
+      while (k + 1 < runs.length && runs[k + 1]! <= r.start) k += 2;
+      for (let j = k; j + 1 < runs.length && runs[j]! < r.end; j += 2) acc += Math.min(runs[j + 1]!, r.end) - Math.max(runs[j]!, r.start);
+    }
+  }
+  const edges = [first, ...cuts, last];
+  const out: [number, number][] = [];
+  for (let i = 0; i + 1 < edges.length; i++) out.push([edges[i]!, Math.min(last, edges[i + 1]! + (i + 2 < edges.length ? (overlap ?? 0) : 0))]);
+  return out;
+}
+
+/**
+ * The windows of a scan of `options`' memory in `process` (see {@link batchWindows}),
+ * and the bytes it will read.
  *
  * @example
  * ```ts
- * batchesOf([{ start: 0, end: 2 ** 30 }], 0); // four batches of 256 MiB
+ * const { windows, total } = planBatches(proc, { kinds: ["heap"] }, 0);
  * ```
  */
-export function batchesOf(ranges: readonly { start: number; end: number }[], overlap: number | null, batch = BATCH): [number, number][] {
-  const pieces: [number, number][] = [];
-  for (const r of ranges) {
-    if (overlap === null) pieces.push([r.start, r.end]);
-    else for (let a = r.start; a < r.end; a += batch) pieces.push([a, Math.min(r.end, a + batch + overlap)]);
-  }
-  const out: [number, number][] = [];
-  let cur: [number, number] | null = null;
-  let size = 0;
-  for (const [start, end] of pieces) {
-    if (cur && size + (end - start) > batch) {
-      out.push(cur);
-      cur = null;
-      size = 0;
-    }
-    if (cur) cur[1] = Math.max(cur[1], end);
-    else cur = [start, end];
-    size += end - start;
-  }
-  if (cur) out.push(cur);
-  return out;
+export function planBatches(process: Process, options: MemoryOptions, overlap: number | null): { windows: [number, number][]; total: number } {
+  const maps = process.maps();
+  const ranges = selectRanges(maps, options);
+  const layout = existingRuns(process.pid, maps, ranges, options.resident ?? true);
+  return { windows: batchWindows(ranges, layout.runs, overlap), total: layout.existing };
 }
 
 /** One address and every width (type) it matched at. */
@@ -101,12 +143,9 @@ export class BatchedScan {
     options: MemoryOptions & Pick<ScanOptions, "align" | "encoding" | "tolerance">,
     step: BatchStepOptions = {},
   ): Promise<{ scan: BatchedScan; interrupted: boolean }> {
-    const ranges = selectRanges(process.maps(), options);
-    let total = 0;
-    for (const r of ranges) total += r.end - r.start;
-    // Cutting a range is exact only where no match can straddle the cut: aligned numeric values.
+    // Cutting inside a range is exact only where no match can straddle the cut: aligned numeric values.
     const natural = type !== "bytes" && type !== "string" && (options.align === undefined || (type !== "int" && options.align % VALUE_SIZE[type] === 0));
-    const batches = batchesOf(ranges, natural ? 0 : null);
+    const { windows: batches, total } = planBatches(process, options, natural ? 0 : null);
     const scans: Scan[] = [];
     let offset = 0;
     if (batches.length <= 1) {

@@ -6,10 +6,10 @@
  */
 import type { RegionKind } from "../../maps.ts";
 import type { Process } from "../../process.ts";
-import { compilePattern, findPattern, selectRanges, type MemoryOptions } from "../../scan/index.ts";
+import { compilePattern, findPattern, type MemoryOptions } from "../../scan/index.ts";
 import type { Command, Options } from "../command.ts";
 import { hex, jsonAddress, jsonValue, type Output } from "../output.ts";
-import { BatchedScan, batchesOf, type AddressMatch } from "../scans.ts";
+import { BatchedScan, planBatches, type AddressMatch } from "../scans.ts";
 import { show } from "../session.ts";
 import { openTarget } from "../target.ts";
 import { parseRange, parseType, TYPES_HELP, UsageError } from "../util.ts";
@@ -19,6 +19,7 @@ const MEMORY_OPTIONS = {
   within: { type: "string", value: "START,END", description: "only this address range" },
   module: { type: "string", value: "NAME", description: "only the mappings of this module (e.g. nethack-console, libc.so.6)" },
   kind: { type: "string", value: "KIND", multiple: true, description: "only mappings of this kind: heap, stack, anonymous, file, named… (repeatable)" },
+  untouched: { type: "boolean", description: "also read pages the target never touched (slower; by default they are known to hold zeros)" },
 } as const;
 
 function memoryOptions(options: Options): MemoryOptions {
@@ -29,6 +30,7 @@ function memoryOptions(options: Options): MemoryOptions {
     ...(within !== undefined ? { within: parseRange(within) } : {}),
     ...(module !== undefined ? { module } : {}),
     ...(kinds.length ? { kinds: kinds as RegionKind[] } : {}),
+    ...(options.flag("untouched") ? { resident: false } : {}),
   };
 }
 
@@ -141,9 +143,7 @@ async function findBatched(
   signal: AbortSignal,
   onProgress: (done: number, total: number) => void,
 ): Promise<{ found: number[]; interrupted: boolean }> {
-  const ranges = selectRanges(proc.maps(), options);
-  const total = ranges.reduce((n, r) => n + r.end - r.start, 0);
-  const batches = batchesOf(ranges, compilePattern(pattern).length - 1);
+  const { windows: batches, total } = planBatches(proc, options, compilePattern(pattern).length - 1);
   if (batches.length === 0) return { found: await findPattern(proc, pattern, { ...options, signal }), interrupted: false };
   const found: number[] = [];
   let offset = 0;
