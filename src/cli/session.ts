@@ -416,12 +416,15 @@ export class Session {
 
   async #pointers(index: string | undefined, options: ExecuteOptions): Promise<void> {
     const { address } = this.#match(index);
-    const paths = await this.#proc.findPointerPaths(address, {
-      maxDepth: 3,
-      maxOffset: 0x800,
-      maxResults: 50,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const paths = await this.#proc
+      .findPointerPaths(address, {
+        maxDepth: 3,
+        maxOffset: 0x800,
+        maxResults: 50,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onProgress: (p) => options.progress?.update(p.done, p.total, p.phase === "search" ? "steps" : "bytes"),
+      })
+      .finally(() => options.progress?.end());
     if (paths.paths.length === 0) this.#print("no pointer path from a module image (try pvm pointers with --depth 5)");
     for (const line of paths.toStrings().slice(0, 20)) this.#print(`  ${line}`);
   }
