@@ -159,11 +159,16 @@ describe("Ctrl-C (SIGINT)", () => {
     expect(new Int32Array((await t.read(at, 4)).buffer)[0]).toBe(2);
   });
 
-  test("mid-watch: exits 130", async () => {
+  test("mid-watch: exits 130; SIGTERM stops it the same way with 143", async () => {
     const at = await t.map(t.info.page);
     const out = await interrupt(["watch", t.pid, at, "--json"], 100);
     expect(out.status).toBe(130);
     expect(out.stdout).toBe("");
+    const child = Bun.spawn([process.execPath, MAIN, "watch", String(t.pid), String(at)], { stdout: "pipe", stderr: "pipe" });
+    await handlesSigint(child.pid);
+    child.kill("SIGTERM");
+    await child.exited;
+    expect(child.exitCode).toBe(143);
   });
 
   test("a patch is restored before exit, unless --keep", async () => {

@@ -97,7 +97,7 @@ export function overview(): string {
     "commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "exit status: 0 success, 1 failure (or no match for scan/find), 2 usage mistake, 130 interrupted (Ctrl-C)",
+    "exit status: 0 success, 1 failure (or no match for scan/find), 2 usage mistake, 130 Ctrl-C, 143 SIGTERM",
   ].join("\n");
 }
 
@@ -106,6 +106,12 @@ function findCommand(name: string): Command {
   if (command) return command;
   const guess = didYouMean(name, COMMANDS.map((c) => c.name));
   throw new UsageError(`unknown command "${name}"${guess ? ` (did you mean ${guess}?)` : ""}; pvm help lists them`);
+}
+
+/** The exit status after an interruption: 130 for SIGINT (Ctrl-C), 143 for SIGTERM (from the abort's reason). */
+function interruptedStatus(signal: AbortSignal): number {
+  const status = (signal.reason as { status?: unknown } | undefined)?.status;
+  return typeof status === "number" ? status : 130;
 }
 
 /** Errors that are mistakes in what was asked (status 2), as opposed to failures at run time (1). */
@@ -176,13 +182,10 @@ export async function main(argv: readonly string[], signal: AbortSignal = new Ab
   const cmdOut = new Output({ json: parsed.options.flag("json"), noColor: noColor || parsed.options.flag("no-color") });
   try {
     const status = (await command.run({ args: parsed.args, options: parsed.options, out: cmdOut, signal })) ?? 0;
-    return signal.aborted ? 130 : status;
+    return signal.aborted ? interruptedStatus(signal) : status;
   } catch (error) {
     if (error instanceof BrokenPipeError) return 0;
-    if (signal.aborted) {
-      fail(`${command.name}: interrupted`, 130);
-      return 130;
-    }
+    if (signal.aborted) return fail(`${command.name}: interrupted`, interruptedStatus(signal));
     if (error instanceof UsageError) {
       return fail(`${command.name}: ${error.message}\nusage: pvm ${command.name} ${command.usage} [options]   (pvm ${command.name} --help)`, 2);
     }
@@ -195,17 +198,17 @@ export async function main(argv: readonly string[], signal: AbortSignal = new Ab
 if (import.meta.main) {
   const controller = new AbortController();
   let running: Command | undefined;
-  const interrupt = () => {
+  const interrupt = (status: number) => {
     if (running?.interruptible && !controller.signal.aborted) {
-      controller.abort(new DOMException("interrupted", "AbortError"));
+      controller.abort(Object.assign(new DOMException("interrupted", "AbortError"), { status }));
       return;
     }
     // A quick command, or a second Ctrl-C: do not wait; undo what must be undone and go.
     runExitHooks();
-    process.exit(130);
+    process.exit(status);
   };
-  process.on("SIGINT", interrupt);
-  process.on("SIGTERM", interrupt);
+  process.on("SIGINT", () => interrupt(130));
+  process.on("SIGTERM", () => interrupt(143));
   // A reader that goes away (pvm … | head) ends pvm quietly, as in rg or git.
   process.stdout.on("error", (error: Error & { code?: string }) => {
     if (error.code !== "EPIPE") throw error;
