@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { didYouMean, distance, parseCommandLine } from "../src/cli/args.ts";
 import type { Command } from "../src/cli/command.ts";
 import { jsonValue } from "../src/cli/output.ts";
-import { batchWindows } from "../src/cli/scans.ts";
+import { batchWindows, writeType, type AddressMatch } from "../src/cli/scans.ts";
 import { parseRange, parseType, parseValue, UsageError } from "../src/cli/util.ts";
 
 const command: Command = {
@@ -131,5 +131,16 @@ describe("batchWindows", () => {
     const ranges = [{ start: 0, end: 10 }, { start: 20, end: 30 }, { start: 40, end: 100 }];
     expect(batchWindows(ranges, [0, 10, 20, 30, 40, 100], null, 15)).toEqual([[0, 40], [40, 100]]);
     expect(batchWindows(ranges, [0, 10, 20, 30, 40, 100], null, 1000)).toEqual([[0, 100]]);
+  });
+});
+
+describe("writeType", () => {
+  const match = (type: AddressMatch["type"]): AddressMatch => ({ address: 0x1000, types: [type], type, value: 1, previous: undefined });
+  test("the match's type, the signed one of its width for a negative value in an either-sign scan", () => {
+    expect(writeType(match("u32"), "int", "5")).toBe("u32");
+    expect(writeType(match("u32"), "int", "-5")).toBe("i32");
+    expect(writeType(match("u32"), "u32", "-5")).toBe("u32");
+    expect(writeType(match("f32"), "f32", "-5")).toBe("f32");
+    expect(writeType(match("bytes"), "bytes", "90")).toBeNull();
   });
 });

@@ -94,8 +94,13 @@ export function planBatches(process: Process, options: MemoryOptions, overlap: n
 /** One address and every width (type) it matched at. */
 export interface AddressMatch {
   address: number;
-  /** The types that matched here, narrowest first (one type outside the `int` mode). */
-  types: ScanMatch["type"][];
+  /**
+   * The types that matched here, narrowest first (one type outside the `int`
+   * mode); a width that matched with both signs is shown as `int8` … `int64`.
+   */
+  types: string[];
+  /** The type its value is read and written as: the widest that matched. */
+  type: ScanMatch["type"];
   /** The value at the last step, as the widest matching type reads it. */
   value: ScanMatch["value"];
   /** The value at the step before, as the widest matching type read it. */
@@ -262,32 +267,49 @@ export class BatchedScan {
   *byAddress(): Generator<AddressMatch> {
     let current: AddressMatch | null = null;
     for (const m of this) {
+      // A library that groups the readings of an address lists them with the match.
+      const readings = (m as { readings?: readonly { type: string }[] }).readings;
       if (current && current.address === m.address) {
         current.types.push(m.type);
+        current.type = m.type;
         current.value = m.value;
         current.previous = m.previous;
         continue;
       }
-      if (current) yield current;
-      current = { address: m.address, types: [m.type], value: m.value, previous: m.previous };
+      if (current) yield finish(current);
+      current = { address: m.address, types: readings ? readings.map((r) => r.type) : [m.type], type: m.type, value: m.value, previous: m.previous };
     }
-    if (current) yield current;
+    if (current) yield finish(current);
   }
 }
 
+/** Types in order, a width that matched with both signs written `intN`. */
+function finish(m: AddressMatch): AddressMatch {
+  const out: string[] = [];
+  for (const t of m.types) {
+    const twin = /^[iu](8|16|32|64)$/.exec(t) && `${t[0] === "i" ? "u" : "i"}${t.slice(1)}`;
+    if (out.includes(t) || out.includes(`int${t.slice(1)}`)) continue;
+    if (twin && m.types.includes(twin)) out.push(`int${t.slice(1)}`);
+    else out.push(t);
+  }
+  m.types = out;
+  return m;
+}
+
 /**
- * The widest numeric type of an address's matches (the one to write and read).
+ * The type to write VALUE as at a match: its type, or, in a scan of either
+ * sign (`int`), the signed type of its width for a negative value.
  *
  * @example
  * ```ts
- * widest(["u8", "u16", "u32"]); // "u32"
+ * writeType({ type: "u32", types: ["u8", "u32"] } as AddressMatch, "int", "-5"); // "i32"
  * ```
  */
-export function widest(types: readonly ScanMatch["type"][]): ValueType | null {
-  let best: ValueType | null = null;
-  const size = (t: string) => Number(t.slice(1));
-  for (const t of types) if (t !== "bytes" && t !== "string" && (best === null || size(t) > size(best))) best = t;
-  return best;
+export function writeType(m: AddressMatch, scanType: ScanValueType, valueText: string): ValueType | null {
+  const t = m.type;
+  if (t === "bytes" || t === "string") return null;
+  if (/^int/.test(scanType) && /^\s*-/.test(valueText) && t.startsWith("u")) return `i${t.slice(1)}` as ValueType;
+  return t;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { FreezeHandle, Patch } from "../trainer/index.ts";
 import { getValue, setValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 import { didYouMean } from "./args.ts";
 import { hex, type Progress } from "./output.ts";
-import { BatchedScan, sameValue, widest, type AddressMatch } from "./scans.ts";
+import { BatchedScan, sameValue, writeType, type AddressMatch } from "./scans.ts";
 import { hexDump, parseAddress, parseNumber, parseType, parseValue, TYPES_HELP, UsageError } from "./util.ts";
 
 /** Help of each session command: usage, what it does, an example. */
@@ -272,8 +272,8 @@ export class Session {
 
   /** The value now in memory at a match (null when unreadable). */
   #now(m: AddressMatch): Value | null {
-    const type = widest(m.types);
-    if (type === null) return null;
+    const type = m.type;
+    if (type === "bytes" || type === "string") return null;
     try {
       return this.#readValue(m.address, type);
     } catch {
@@ -299,14 +299,14 @@ export class Session {
     if (total > n) this.#print(`… ${total - n} more`);
   }
 
-  /** Match number `index`. */
-  #match(index: string | undefined): { address: number; type: ValueType } {
+  /** Match number `index`, and the type to write `valueText` there as. */
+  #match(index: string | undefined, valueText = ""): { address: number; type: ValueType } {
     const s = this.#requireScan();
     const i = parseNumber(index ?? "", "match number");
     let k = 0;
     for (const m of s.byAddress()) {
       if (k++ === i) {
-        const type = widest(m.types);
+        const type = writeType(m, s.type, valueText);
         if (type === null) throw new UsageError(`match [${i}] is ${m.types.join(" ")}, not a number`);
         return { address: m.address, type };
       }
@@ -319,10 +319,10 @@ export class Session {
     if (valueText === undefined) throw new UsageError("set VALUE [I…]");
     const s = this.#requireScan();
     const targets: { address: number; type: ValueType }[] = [];
-    if (indices.length) for (const i of indices) targets.push(this.#match(i));
+    if (indices.length) for (const i of indices) targets.push(this.#match(i, valueText));
     else {
       for (const m of s.byAddress()) {
-        const type = widest(m.types);
+        const type = writeType(m, s.type, valueText);
         if (type) targets.push({ address: m.address, type });
       }
     }
@@ -338,7 +338,7 @@ export class Session {
   }
 
   #freeze(args: string[]): void {
-    const { address, type } = this.#match(args[0]);
+    const { address, type } = this.#match(args[0], args[1]);
     const value = args[1] === undefined ? this.#readValue(address, type) : parseValue(type, args[1]);
     this.#frozen.get(address)?.stop();
     const handle = this.#proc.freeze(address, type, value, {
