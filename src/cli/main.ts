@@ -65,13 +65,17 @@ export const COMMANDS: readonly Command[] = [
   maps,
 ];
 
+/** The package's version, from its package.json (two levels up in the repository, one in a built `dist/`). */
 function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "unknown";
-  } catch {
-    return "unknown";
+  for (const path of ["../../package.json", "../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "process-vm" && pkg.version) return pkg.version;
+    } catch {
+      // not there
+    }
   }
+  return "unknown";
 }
 
 /**
