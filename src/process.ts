@@ -7,7 +7,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { ModuleNotFoundError, ProcessVmError } from "./errors.ts";
 import { IovecTable } from "./ffi/iovec.ts";
-import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE } from "./ffi/libc.ts";
+import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE, pinnedBuffer } from "./ffi/libc.ts";
 import { findModule, modules, parseMaps, type Module, type Region } from "./maps.ts";
 import { RemoteReader, RemoteWriter, type RemoteReaderOptions } from "./reader.ts";
 import { nativeTransfer, type RemoteRange } from "./syscall.ts";
@@ -104,7 +104,7 @@ function bigRange(value: bigint | number, signed: boolean): bigint {
 export class Process {
   /** The target's process id. */
   readonly pid: number;
-  readonly #scratch = new ArrayBuffer(SCRATCH);
+  readonly #scratch = pinnedBuffer(SCRATCH);
   readonly #view = new DataView(this.#scratch);
   readonly #remote = new IovecTable(1);
   /** The typed-access pair: entry 0 local (the scratch buffer), entry 1 remote, written word by word. */
@@ -400,10 +400,12 @@ export class Process {
    */
   write(address: number | bigint, data: ArrayBufferView | ArrayBuffer, options?: WriteOptions): void {
     const a = addr(address);
+    // Options first: no code of the caller may run between measuring `data` and the transfer.
+    const force = Boolean(options?.force);
     const bytes = toBytes(data, "data");
     const n = this.#transferAll(this.#write, a, addressOfView(checkView(bytes, "data")), bytes.byteLength);
     if (n === bytes.byteLength) return;
-    if (options?.force && (n >= 0 || n === -14)) {
+    if (force && (n >= 0 || n === -14)) {
       const done = Math.max(0, n);
       this.#writeMem(Number(a) + done, bytes.subarray(done));
       return;

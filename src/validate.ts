@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { types } from "node:util";
 
 /** Largest pid_t (pid_t is a signed 32-bit integer). */
 export const PID_MAX = 0x7fffffff;
@@ -12,11 +13,31 @@ export const TWO_64 = 1n << 64n;
 /** `SSIZE_MAX` + 1 as a double (2^63), exact. */
 export const SSIZE_LIMIT = 2 ** 63;
 
-function describe(value: unknown): string {
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "object") return value === null ? "null" : Array.isArray(value) ? "an array" : "an object";
-  return String(value);
+/**
+ * A short description of any value for an error message. Never throws (a
+ * Symbol, a revoked Proxy or an object with a throwing `toString` included).
+ *
+ * @example
+ * ```ts
+ * throw new TypeError(`pid must be a number (got ${describe(pid)})`);
+ * ```
+ */
+export function describe(value: unknown): string {
+  try {
+    if (typeof value === "bigint") return `${value}n`;
+    if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+    if (typeof value === "symbol") return value.toString();
+    if (typeof value === "function") return "a function";
+    if (typeof value === "object") {
+      if (value === null) return "null";
+      if (Array.isArray(value)) return "an array";
+      if (ArrayBuffer.isView(value)) return `a ${TA_TAG.call(value) ?? "DataView"}`;
+      return "an object";
+    }
+    return String(value);
+  } catch {
+    return "a value that cannot be described";
+  }
 }
 
 /** Checks a process id: a positive 32-bit integer. */
@@ -91,6 +112,11 @@ const AB_LENGTH = getter(ArrayBuffer.prototype, "byteLength");
 const SAB_LENGTH = getter(SharedArrayBuffer.prototype, "byteLength");
 const TA_TAG = getter(TYPED_ARRAY, Symbol.toStringTag as unknown as string);
 
+/** A view's byte length as the engine knows it (0 once its buffer is detached or shrunk past it). */
+export function viewLength(view: unknown): number {
+  return (TA_TAG.call(view) !== undefined ? TA_LENGTH : DV_LENGTH).call(view) as number;
+}
+
 /** A view's memory as the engine knows it. */
 export interface ViewParts {
   readonly buffer: ArrayBufferLike;
@@ -109,7 +135,7 @@ export function checkView(view: unknown, name: string): ViewParts {
   const typed = TA_TAG.call(view) !== undefined;
   // Reading the buffer first also moves a small typed array out of the GC heap into its own ArrayBuffer.
   const buffer = (typed ? TA_BUFFER : DV_BUFFER).call(view) as ArrayBufferLike;
-  if (!(buffer instanceof SharedArrayBuffer) && AB_DETACHED.call(buffer)) {
+  if (!types.isSharedArrayBuffer(buffer) && AB_DETACHED.call(buffer)) {
     throw new TypeError(`${name} is backed by a detached ArrayBuffer`);
   }
   return {
@@ -121,8 +147,8 @@ export function checkView(view: unknown, name: string): ViewParts {
 
 /** Checks `data` to be written (an `ArrayBufferView` or an `ArrayBuffer`) and returns a fresh byte view of it. */
 export function toBytes(data: unknown, name: string): Uint8Array {
-  if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) {
-    const shared = data instanceof SharedArrayBuffer;
+  if (types.isAnyArrayBuffer(data)) {
+    const shared = types.isSharedArrayBuffer(data);
     if (!shared && AB_DETACHED.call(data)) throw new TypeError(`${name} is a detached ArrayBuffer`);
     return new Uint8Array(data, 0, (shared ? SAB_LENGTH : AB_LENGTH).call(data) as number);
   }

@@ -59,6 +59,16 @@ const SYMBOLS = {
     ],
     returns: "i32",
   },
+  /** ssize_t pread(int fd, void *buf, size_t count, off_t offset) */
+  pread: {
+    args: [
+      "i32", // int fd
+      "ptr", // void *buf
+      "u64", // size_t count
+      "i64", // off_t offset
+    ],
+    returns: FFIType.i64_fast, // ssize_t
+  },
   /** int mprotect(void *addr, size_t len, int prot) */
   mprotect: {
     args: [
@@ -145,6 +155,30 @@ export function addressOf(buffer: ArrayBufferLike, byteOffset = 0): number {
 export function addressOfView(view: { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }): number {
   if (view.byteLength === 0) return 0;
   return addressOf(view.buffer, view.byteOffset);
+}
+
+/**
+ * Memory whose native address may be cached: a `SharedArrayBuffer`, which no
+ * caller can detach (it has no `transfer()`, and `postMessage`/`structuredClone`
+ * cannot move it), so an address taken once stays valid while it is reachable.
+ *
+ * @example
+ * ```ts
+ * const arena = pinnedBuffer(4096);
+ * const address = addressOf(arena); // safe to keep in an iovec table
+ * ```
+ */
+export function pinnedBuffer(length: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(length);
+}
+
+/**
+ * `pread(fd, buf, count, offset)` into native memory at `address`: the byte
+ * count, or `-errno` on failure (errno read at once, and only then).
+ */
+export function preadAt(fd: number, address: number, count: number, offset: number): number {
+  const result = libc.pread(fd, address as unknown as Pointer, count, offset) as number;
+  return result === -1 ? -lastErrno() : result;
 }
 
 /** An `ArrayBuffer` over native memory owned by someone else (used by test fixtures over mmap'd pages). */

@@ -8,7 +8,7 @@
  */
 import { ProcessVmError } from "../errors.ts";
 import { IovecTable } from "../ffi/iovec.ts";
-import { addressOf } from "../ffi/libc.ts";
+import { addressOf, pinnedBuffer } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
 import { checkValue, getValue, setValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 import { transferBatch } from "./batch.ts";
@@ -123,13 +123,13 @@ class Freezer {
   #count = 0;
   #local = new IovecTable(0);
   #remote = new IovecTable(0);
-  #arena = new Uint8Array(0);
+  #arena = new Uint8Array(pinnedBuffer(0));
   #ok = new Uint8Array(1);
   // the flexible entries' current values
   #flex: Entry[] = [];
   #readLocal = new IovecTable(0);
   #readRemote = new IovecTable(0);
-  #readArena = new DataView(new ArrayBuffer(8));
+  #readArena = new DataView(pinnedBuffer(8));
   #readOk = new Uint8Array(1);
 
   constructor(key: string, process: Process, intervalMs: number) {
@@ -176,7 +176,7 @@ class Freezer {
       const cap = Math.max(n, this.#local.capacity * 2, 16);
       this.#local = new IovecTable(cap);
       this.#remote = new IovecTable(cap);
-      this.#arena = new Uint8Array(new ArrayBuffer(cap * 8));
+      this.#arena = new Uint8Array(pinnedBuffer(cap * 8));
       this.#ok = new Uint8Array(cap);
     }
     const base = addressOf(this.#arena.buffer);
@@ -193,7 +193,7 @@ class Freezer {
       const cap = Math.max(f, this.#readLocal.capacity * 2, 16);
       this.#readLocal = new IovecTable(cap);
       this.#readRemote = new IovecTable(cap);
-      this.#readArena = new DataView(new ArrayBuffer(cap * 8));
+      this.#readArena = new DataView(pinnedBuffer(cap * 8));
       this.#readOk = new Uint8Array(cap);
     }
     const rbase = addressOf(this.#readArena.buffer);

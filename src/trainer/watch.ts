@@ -5,7 +5,7 @@
  * @module
  */
 import { IovecTable } from "../ffi/iovec.ts";
-import { addressOf } from "../ffi/libc.ts";
+import { addressOf, pinnedBuffer } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
 import { getValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 import { transferBatch } from "./batch.ts";
@@ -123,7 +123,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
       this.#offset[i] = total;
       total += Math.ceil(size / 8) * 8;
     }
-    this.#now = new Uint8Array(new ArrayBuffer(Math.max(8, total)));
+    this.#now = new Uint8Array(pinnedBuffer(Math.max(8, total)));
     this.#nowView = new DataView(this.#now.buffer);
     this.#last = new Uint8Array(this.#now.length);
     this.#ok = new Uint8Array(Math.max(1, n));
