@@ -28,7 +28,17 @@ export interface ProcessVmErrorDetails {
   length?: number;
   /** Extra sentence appended to the message. */
   hint?: string;
+  /** Why the process is out of reach, when the pid no longer runs what it ran (see {@link ProcessVmError.reason}). */
+  reason?: ProcessGoneReason;
 }
+
+/**
+ * Why a `Process` no longer reaches the program it was made for:
+ * - `"exited"`: the process exited (it may be a zombie not yet reaped);
+ * - `"exec"`: the same process runs another program now (it called `execve`), so its memory is a new image;
+ * - `"pid-reused"`: the process exited and its pid now belongs to another process.
+ */
+export type ProcessGoneReason = "exited" | "exec" | "pid-reused";
 
 function ptraceScope(): string {
   try {
@@ -93,6 +103,11 @@ export class ProcessVmError extends Error {
   readonly address: number | undefined;
   /** Length of the first range that failed, where known. */
   readonly length: number | undefined;
+  /**
+   * Set (with code `ESRCH`) when a `Process` found that its pid no longer runs
+   * the program it was made for, and so refused to write, freeze or watch.
+   */
+  readonly reason: ProcessGoneReason | undefined;
 
   constructor(details: ProcessVmErrorDetails) {
     const { code, description } = errnoInfo(Math.abs(details.errno));
@@ -101,7 +116,7 @@ export class ProcessVmError extends Error {
         ? `pid ${details.pid}`
         : `pid ${details.pid}, 0x${details.address.toString(16)}+${details.length ?? 0}`;
     let hint = details.hint;
-    if (hint === undefined && code === "EPERM") hint = permissionHint();
+    if (hint === undefined && (code === "EPERM" || code === "EACCES")) hint = permissionHint();
     if (hint === undefined && code === "ESRCH") hint = "The process does not exist or has exited.";
     super(`${code}: ${description}, ${details.syscall} (${where})${hint ? `. ${hint}` : ""}`);
     this.code = code;
@@ -110,6 +125,7 @@ export class ProcessVmError extends Error {
     this.pid = details.pid;
     this.address = details.address;
     this.length = details.length;
+    this.reason = details.reason;
   }
 
   /**

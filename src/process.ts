@@ -5,9 +5,9 @@
  * @module
  */
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
-import { ModuleNotFoundError, ProcessVmError } from "./errors.ts";
+import { ModuleNotFoundError, ProcessVmError, type ProcessGoneReason, type ProcessVmSyscall } from "./errors.ts";
 import { IovecTable } from "./ffi/iovec.ts";
-import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE, pinnedBuffer } from "./ffi/libc.ts";
+import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE, pinnedBuffer, preadAt } from "./ffi/libc.ts";
 import { findModule, modules, parseMaps, type Module, type Region } from "./maps.ts";
 import { RemoteReader, RemoteWriter, type RemoteReaderOptions } from "./reader.ts";
 import { nativeTransfer, type RemoteRange } from "./syscall.ts";
@@ -87,6 +87,29 @@ function bigRange(value: bigint | number, signed: boolean): bigint {
   return v;
 }
 
+/** `/proc/PID/mem` descriptors of identities, closed when their `Process` is collected without `close()`. */
+const identityFds = new FinalizationRegistry<{ fd: number }>((cell) => {
+  if (cell.fd < 0) return;
+  try {
+    closeSync(cell.fd);
+  } catch {
+    // already closed
+  }
+});
+
+/** Field 22 of `/proc/PID/stat` (start time in clock ticks since boot), or -1 when it cannot be read. */
+function startTime(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // comm (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const value = Number(rest[22 - 3]);
+    return Number.isFinite(value) ? value : -1;
+  } catch {
+    return -1;
+  }
+}
+
 /**
  * One target process. Reads and writes go through `process_vm_readv` /
  * `process_vm_writev`; typed reads reuse one scratch buffer and iovec pair, so
@@ -115,14 +138,106 @@ export class Process {
   readonly #read = nativeTransfer("process_vm_readv");
   readonly #write = nativeTransfer("process_vm_writev");
   #memFd = -1;
+  /** `/proc/PID/mem` opened when this object was made: it reads EOF once that process has exec'd or exited. */
+  #identityFd = -1;
+  /** Start time of the process (field 22 of `/proc/PID/stat`) when this object was made; -1 when unknown. */
+  readonly #startTime: number;
+  /** Set once the pid was found to run something else: every later write, freeze or watch throws it. */
+  #gone: ProcessVmError | null = null;
+  readonly #probeAddress = addressOf(this.#scratch, 8);
+  readonly #fdCell: { fd: number };
 
   /**
    * @param pid The target's process id: a positive 32-bit integer. The
-   *   process is not opened or checked: the first read tells.
+   *   process is not checked here (the first read tells), but its identity is
+   *   recorded: `/proc/PID/mem` is opened (it reads EOF once the process calls
+   *   `exec` or exits) and its start time noted, so that writes, freezes and
+   *   watches refuse to go on once the pid runs another program (see {@link verify}).
    */
   constructor(pid: number) {
     this.pid = checkPid(pid);
     this.#pair.set(0, addressOf(this.#scratch), SCRATCH);
+    this.#startTime = startTime(this.pid);
+    try {
+      this.#identityFd = openSync(`/proc/${this.pid}/mem`, "r");
+    } catch {
+      // Not ours to open (or gone): the start time alone tells a reused pid, not an exec.
+    }
+    this.#fdCell = { fd: this.#identityFd };
+    if (this.#identityFd >= 0) identityFds.register(this, this.#fdCell, this);
+  }
+
+  /**
+   * Checks that the pid still runs the program this object was made for: the
+   * same process, and no `exec` since. Cheap (one `pread` of one byte on the
+   * `/proc/PID/mem` descriptor held since construction, about a microsecond),
+   * and done by every write, every freeze and watch tick, and patch restores.
+   *
+   * Without permission to open `/proc/PID/mem` at construction, only the start
+   * time is compared: a reused pid is noticed, an `exec` is not.
+   *
+   * @throws {ProcessVmError} code `ESRCH`, with `reason` `"exec"` (the process
+   *   runs another program now), `"pid-reused"` or `"exited"`.
+   * @example
+   * ```ts
+   * try { proc.verify(); } catch (e) { if (e instanceof ProcessVmError && e.reason === "exec") console.log("the game restarted itself"); }
+   * ```
+   */
+  verify(syscall: ProcessVmSyscall = "process_vm_writev"): void {
+    if (this.#gone) throw this.#gone;
+    const fd = this.#identityFd;
+    if (fd >= 0) {
+      // Address 0 is never mapped: a live image answers EIO; a vanished one (exec, exit) reads EOF.
+      const r = preadAt(fd, this.#probeAddress, 1, 0);
+      if (r !== 0) return;
+    } else {
+      if (this.#startTime < 0) return;
+      const now = startTime(this.pid);
+      if (now === this.#startTime) return;
+    }
+    throw this.#lost(syscall);
+  }
+
+  /** The identity is lost: finds out why, remembers it, and returns the error. */
+  #lost(syscall: ProcessVmSyscall): ProcessVmError {
+    // One byte at address 0: ESRCH says the process is gone (a zombie too); EFAULT that something lives at the pid.
+    const w = this.#words;
+    w[4] = 0;
+    w[5] = 0;
+    w[2] = 1;
+    w[6] = 1;
+    const result = this.#read(this.pid, this.#pairAddress, 1, this.#pairAddress + 16, 1, 0);
+    const errno = result === -1 ? lastErrno() : 0;
+    let reason: ProcessGoneReason;
+    if (errno === 3) reason = "exited";
+    else {
+      const now = startTime(this.pid);
+      reason = now < 0 ? "exited" : this.#startTime >= 0 && now !== this.#startTime ? "pid-reused" : "exec";
+    }
+    const hint =
+      reason === "exec"
+        ? `pid ${this.pid} runs another program now (it called exec after this Process was made); nothing was done`
+        : reason === "pid-reused"
+          ? `the process exited and pid ${this.pid} now belongs to another process; nothing was done`
+          : `the process has exited; nothing was done`;
+    const error = new ProcessVmError({ errno: 3, syscall, pid: this.pid, hint, reason });
+    // An exit is final too: a later process with this pid is not this one.
+    this.#gone = error;
+    this.#closeIdentity();
+    return error;
+  }
+
+  #closeIdentity(): void {
+    if (this.#identityFd >= 0) {
+      identityFds.unregister(this);
+      try {
+        closeSync(this.#identityFd);
+      } catch {
+        // already closed
+      }
+      this.#identityFd = -1;
+      this.#fdCell.fd = -1;
+    }
   }
 
   /**
@@ -403,6 +518,7 @@ export class Process {
     // Options first: no code of the caller may run between measuring `data` and the transfer.
     const force = Boolean(options?.force);
     const bytes = toBytes(data, "data");
+    this.verify();
     const n = this.#transferAll(this.#write, a, addressOfView(checkView(bytes, "data")), bytes.byteLength);
     if (n === bytes.byteLength) return;
     if (force && (n >= 0 || n === -14)) {
@@ -439,6 +555,7 @@ export class Process {
   }
 
   #put(address: number | bigint, n: number): void {
+    this.verify();
     const a = this.#aim(address, n);
     const result = this.#write(this.pid, this.#pairAddress, 1, this.#pairAddress + 16, 1, 0);
     if (result !== n) this.#fail(result === -1 ? -lastErrno() : result, "process_vm_writev", a, n);
@@ -732,7 +849,9 @@ export class Process {
   }
 
   /**
-   * Closes `/proc/PID/mem` if a forced write opened it. The object stays usable.
+   * Closes `/proc/PID/mem` (the forced-write descriptor and the one that keeps
+   * the identity). The object stays usable; {@link verify} then compares
+   * start times only.
    *
    * @example
    * ```ts
@@ -744,6 +863,7 @@ export class Process {
       closeSync(this.#memFd);
       this.#memFd = -1;
     }
+    this.#closeIdentity();
   }
 
   [Symbol.dispose](): void {

@@ -212,6 +212,8 @@ class Freezer {
     const pid = this.process.pid;
     let faults: Entry[] | null = null; // made only on the rare tick where a write failed
     try {
+      // The pid still runs the program the values were frozen in (no exec, no reuse): else nothing is written.
+      this.process.verify();
       const f = this.#flex.length;
       if (f > 0) {
         transferBatch("process_vm_readv", pid, this.#readLocal, this.#readRemote, f, this.#readOk);

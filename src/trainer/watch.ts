@@ -163,6 +163,8 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
   }
 
   #poll(): void {
+    // Values of another program (after an exec, or a reused pid) are not changes of the watched ones.
+    this.process.verify("process_vm_readv");
     transferBatch("process_vm_readv", this.process.pid, this.#local, this.#remote, this.#n, this.#ok);
   }
 
