@@ -114,7 +114,7 @@ export class ProcessVmError extends Error {
     const where =
       details.address === undefined
         ? `pid ${details.pid}`
-        : `pid ${details.pid}, 0x${details.address.toString(16)}+${details.length ?? 0}`;
+        : `pid ${details.pid}, 0x${details.address.toString(16)}${details.length === undefined ? "" : `+${details.length}`}`;
     let hint = details.hint;
     if (hint === undefined && (code === "EPERM" || code === "EACCES")) hint = permissionHint();
     if (hint === undefined && code === "ESRCH") hint = "The process does not exist or has exited.";

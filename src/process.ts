@@ -198,6 +198,33 @@ export class Process {
     throw this.#lost(syscall);
   }
 
+  /**
+   * Checks that the target can be read at all, the way every raw read would
+   * find out: one `process_vm_readv` of one byte at address 0 (never mapped),
+   * which the kernel answers with `EFAULT` for a live process we may read,
+   * `ESRCH` for one that is gone (a zombie, exited but not reaped, included)
+   * and `EPERM` without permission. `maps()`, and so every scan, pattern scan,
+   * pointer scan and module lookup, starts with it.
+   *
+   * @throws {ProcessVmError} `ESRCH` or `EPERM` (with the permission rule that applies), as a raw read would.
+   * @example
+   * ```ts
+   * proc.probe(); // throws for a zombie instead of scanning an empty map
+   * ```
+   */
+  probe(): void {
+    const w = this.#words;
+    w[4] = 0;
+    w[5] = 0;
+    w[2] = 1;
+    w[6] = 1;
+    const result = this.#read(this.pid, this.#pairAddress, 1, this.#pairAddress + 16, 1, 0);
+    if (result !== -1) return;
+    const errno = lastErrno();
+    if (errno === 14) return;
+    throw new ProcessVmError({ errno, syscall: "process_vm_readv", pid: this.pid });
+  }
+
   /** The identity is lost: finds out why, remembers it, and returns the error. */
   #lost(syscall: ProcessVmSyscall): ProcessVmError {
     // One byte at address 0: ESRCH says the process is gone (a zombie too); EFAULT that something lives at the pid.
@@ -639,15 +666,17 @@ export class Process {
   // ---- memory map ----------------------------------------------------------
 
   /**
-   * The target's mappings, from `/proc/PID/maps`.
+   * The target's mappings, from `/proc/PID/maps`, after a {@link probe} of the target.
    *
-   * @throws {ProcessVmError} `ESRCH` when the process is gone.
+   * @throws {ProcessVmError} `ESRCH` when the process is gone (a zombie too), `EPERM` without permission.
    * @example
    * ```ts
    * const writable = proc.maps().filter((r) => r.writable && r.kind !== "file");
    * ```
    */
   maps(): Region[] {
+    // A zombie's maps read empty and a forbidden one EACCES: the probe says what a read would.
+    this.probe();
     let text: string;
     try {
       text = readFileSync(`/proc/${this.pid}/maps`, "utf8");
