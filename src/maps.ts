@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { describe } from "./validate.ts";
 
 /**
  * What a mapping holds, from its path field:
@@ -118,6 +119,7 @@ function classify(path: string): { kind: RegionKind; name?: string } {
  * ```
  */
 export function parseMapsLine(line: string): Region | null {
+  if (typeof line !== "string") throw new TypeError(`line must be a string (got ${describe(line)})`);
   const m = LINE.exec(line);
   if (!m) return null;
   const start = parseInt(m[1]!, 16);
@@ -162,6 +164,7 @@ export function parseMapsLine(line: string): Region | null {
  * ```
  */
 export function parseMaps(text: string): Region[] {
+  if (typeof text !== "string") throw new TypeError(`text must be the string of a /proc/PID/maps file (got ${describe(text)})`);
   const regions: Region[] = [];
   for (const line of text.split("\n")) {
     if (line === "") continue;
@@ -204,6 +207,7 @@ function baseName(path: string): string {
  * ```
  */
 export function modules(regions: readonly Region[]): Module[] {
+  if (!Array.isArray(regions)) throw new TypeError(`regions must be an array of Regions (got ${describe(regions)})`);
   const open = new Map<string, Region[]>();
   const images: { path: string; list: Region[] }[] = [];
   for (const region of [...regions].sort((a, b) => a.start - b.start)) {
@@ -234,6 +238,7 @@ export function modules(regions: readonly Region[]): Module[] {
  * ```
  */
 export function findModule(regions: readonly Region[], name: string): Module | null {
+  if (typeof name !== "string") throw new TypeError(`name must be a string (got ${describe(name)})`);
   const all = modules(regions);
   return (
     all.find((m) => m.name === name || m.path === name) ??

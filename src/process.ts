@@ -36,7 +36,7 @@ import type {
   WatchTarget,
 } from "./trainer/index.ts";
 import type { Value, ValueType } from "./types.ts";
-import { checkAddress, checkLength, checkPid, checkView, toBytes } from "./validate.ts";
+import { checkAddress, checkLength, checkPid, checkView, registerProcess, toBytes } from "./validate.ts";
 
 /** Options of {@link Process.write}. */
 export interface WriteOptions {
@@ -156,6 +156,7 @@ export class Process {
    */
   constructor(pid: number) {
     this.pid = checkPid(pid);
+    registerProcess(this);
     this.#pair.set(0, addressOf(this.#scratch), SCRATCH);
     this.#startTime = startTime(this.pid);
     try {

@@ -155,3 +155,67 @@ export function toBytes(data: unknown, name: string): Uint8Array {
   const parts = checkView(data, name);
   return new Uint8Array(parts.buffer, parts.byteOffset, parts.byteLength);
 }
+
+/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days); longer ones would fire every millisecond. */
+export const MAX_TIMER_MS = 0x7fffffff;
+
+/** Checks an options argument: an object, or `undefined`/`null` for none. Returns an object to read from. */
+export function checkOptions<T extends object>(options: unknown, name = "options"): Partial<T> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object") throw new TypeError(`${name} must be an object (got ${describe(options)})`);
+  return options as Partial<T>;
+}
+
+/** Checks an optional callback. */
+export function optionalFunction<F extends (...args: never[]) => unknown>(value: unknown, name: string): F | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "function") throw new TypeError(`${name} must be a function (got ${describe(value)})`);
+  return value as F;
+}
+
+/** Checks an optional boolean flag. */
+export function optionalBoolean(value: unknown, name: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "boolean") throw new TypeError(`${name} must be a boolean (got ${describe(value)})`);
+  return value;
+}
+
+/** Checks a timer interval in milliseconds: a positive finite number of at most 2^31 - 1. */
+export function checkInterval(value: unknown, name: string, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number of milliseconds (got ${describe(value)})`);
+  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be a positive number (got ${describe(value)})`);
+  if (value > MAX_TIMER_MS) throw new RangeError(`${name} must be at most 2^31 - 1 (${MAX_TIMER_MS}) milliseconds (got ${describe(value)})`);
+  return value;
+}
+
+/** Checks an optional `AbortSignal` (an `AbortController` is refused with a hint to pass its `signal`). */
+export function optionalSignal(value: unknown, name: string): AbortSignal | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value instanceof AbortSignal) return value;
+  if (value instanceof AbortController) throw new TypeError(`${name} must be an AbortSignal (got an AbortController: pass its .signal)`);
+  throw new TypeError(`${name} must be an AbortSignal (got ${describe(value)})`);
+}
+
+/** Checks an optional non-negative safe integer. */
+export function optionalCount(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number (got ${describe(value)})`);
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer (got ${describe(value)})`);
+  return value;
+}
+
+const processes = new WeakSet<object>();
+
+/** Marks `value` as a genuine `Process` (called by its constructor). */
+export function registerProcess(value: object): void {
+  processes.add(value);
+}
+
+/** Checks that `value` is a `Process` made by this library (a plain object with a `pid` is not). */
+export function checkProcess<P>(value: P, name = "process"): P {
+  if (typeof value !== "object" || value === null || !processes.has(value)) {
+    throw new TypeError(`${name} must be a Process (got ${describe(value)}); make one with new Process(pid)`);
+  }
+  return value;
+}

@@ -11,6 +11,7 @@ import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } fro
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
 import { intModeType, numericSpec, rawQuery, wrapIntQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
 import { selectRanges, type MemoryOptions, type ScanRange } from "./regions.ts";
+import { checkProcess } from "../validate.ts";
 
 /** Options of a scan step (first or next). */
 export interface StepOptions {
@@ -548,6 +549,7 @@ export async function scan(
   query: FirstQuery | string | CompiledPattern,
   options: ScanOptions = {},
 ): Promise<Scan> {
+  checkProcess(process);
   if (!(isValueType(type) || type === "int" || type === "bytes" || type === "string")) {
     throw new TypeError(`unknown scan type "${String(type)}" (expected i8…u64, f32, f64, int, bytes or string)`);
   }
@@ -681,6 +683,7 @@ async function takeSnapshot(
  * ```
  */
 export async function findPattern(process: Process, pattern: string | CompiledPattern, options: PatternScanOptions = {}): Promise<number[]> {
+  checkProcess(process);
   const compiled = toPattern(pattern);
   const align = checkAlign(options.align) ?? 1;
   const ranges = selectRanges(process.maps(), options);

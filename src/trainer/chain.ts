@@ -15,6 +15,7 @@ import { nativeTransfer } from "../syscall.ts";
 import { transferBatch } from "./batch.ts";
 import { PointerChainError, type PointerChainFailure } from "./errors.ts";
 import { trainerStats } from "./stats.ts";
+import { checkProcess, describe } from "../validate.ts";
 
 const TWO_32 = 4294967296;
 const EFAULT = 14;
@@ -120,6 +121,7 @@ function parseString(chain: string): Parsed {
  * ```
  */
 export function parseChain(chain: string): PointerChainSpec {
+  if (typeof chain !== "string") throw new TypeError(`chain must be a string (got ${describe(chain)})`);
   const p = parseString(chain);
   return { base: p.module === null ? p.base : { module: p.module, offset: p.base }, offsets: p.offsets };
 }
@@ -217,6 +219,7 @@ export class PointerChain {
    * @throws {SyntaxError | TypeError} for a chain that cannot be read.
    */
   constructor(process: Process, chain: ChainLike) {
+    checkProcess(process);
     const p = normalize(chain);
     this.process = process;
     this.text = p.text;
@@ -377,7 +380,8 @@ export class PointerChainList {
    * @param chains The chains (see {@link ChainLike}).
    */
   constructor(process: Process, chains: readonly ChainLike[]) {
-    if (!Array.isArray(chains)) throw new TypeError("chains must be an array");
+    checkProcess(process);
+    if (!Array.isArray(chains)) throw new TypeError(`chains must be an array (got ${describe(chains)})`);
     const n = chains.length;
     this.process = process;
     this.length = n;

@@ -87,12 +87,12 @@ export function processState(pid: number): string | null {
 }
 
 /**
- * A zombie: a shell forks a child that exits at once, then execs `sleep`, which
+ * A zombie: a shell forks a child that exits a moment later, once the shell has exec'd `sleep`, which
  * never reaps it. Resolves with the zombie's pid once it is in state Z;
  * `release()` kills the parent (the zombie is then reaped by init).
  */
 export async function makeZombie(): Promise<{ pid: number; release: () => Promise<void> }> {
-  const parent = new LineChild(["sh", "-c", "(exit 0) & echo $!; exec sleep 120"]);
+  const parent = new LineChild(["sh", "-c", "(sleep 0.1; exit 0) & echo $!; exec sleep 120"]);
   const line = await parent.next();
   const pid = Number(line);
   if (!Number.isInteger(pid) || pid <= 0) {
