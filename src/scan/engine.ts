@@ -31,7 +31,7 @@ export type Matcher =
   | { kind: "bytes"; op: "eq" | "ne" | "changed" | "unchanged" | "any"; pattern: CompiledPattern | null; width: number };
 
 export type Task =
-  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array }
+  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; addressesOnly?: boolean }
   | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer }
   | { kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; snap: SharedArrayBuffer }
   | { kind: "next"; pid: number; matcher: Matcher; width: number; addresses: Float64Array; values: Uint8Array; from: number; to: number };
@@ -176,7 +176,8 @@ function patternOf(m: Matcher): PatternMatcher {
 
 function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResult {
   const { pid, matcher, width: w, align, pieces } = task;
-  const out = new Out(w);
+  // Pattern scans return addresses only: keeping each match's bytes would cost width bytes per match.
+  const out = new Out(task.addressesOnly ? 0 : w);
   let bytes = 0;
   let skipped = 0;
   const spec = matcher.kind === "numeric" ? matcher.spec : null;

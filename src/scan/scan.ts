@@ -692,7 +692,7 @@ export async function findPattern(process: Process, pattern: string | CompiledPa
   const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
   const matcher: Matcher = { kind: "bytes", op: "eq", pattern: compiled, width: compiled.length };
   const tasks: Task[] = piecesOf(ranges, taskSize(total, threads)).map((pieces) => ({
-    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces,
+    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, addressesOnly: true,
   }));
   const outcome = await runTasks(tasks, { signal: options.signal, onProgress: options.onProgress, threads, total });
   const found: number[] = [];
