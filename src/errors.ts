@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { errnoInfo, errnoNumber } from "./errno.ts";
+import { describe } from "./validate.ts";
 
 /** The system calls (and `/proc` accesses) behind a {@link ProcessVmError}. */
 export type ProcessVmSyscall =
@@ -64,6 +65,19 @@ function permissionHint(): string {
   );
 }
 
+/** Checks the details of a {@link ProcessVmError}, naming what is wrong. */
+function checkDetails(details: unknown): asserts details is ProcessVmErrorDetails {
+  if (typeof details !== "object" || details === null) throw new TypeError(`details must be an object { errno, syscall, pid } (got ${describe(details)})`);
+  const d = details as Record<string, unknown>;
+  if (typeof d.errno !== "number" || !Number.isInteger(d.errno)) throw new TypeError(`details.errno must be an integer (got ${describe(d.errno)})`);
+  if (typeof d.syscall !== "string") throw new TypeError(`details.syscall must be a string (got ${describe(d.syscall)})`);
+  if (typeof d.pid !== "number") throw new TypeError(`details.pid must be a number (got ${describe(d.pid)})`);
+  for (const key of ["address", "length"] as const) {
+    if (d[key] !== undefined && typeof d[key] !== "number") throw new TypeError(`details.${key} must be a number (got ${describe(d[key])})`);
+  }
+  if (d.hint !== undefined && typeof d.hint !== "string") throw new TypeError(`details.hint must be a string (got ${describe(d.hint)})`);
+}
+
 /**
  * Thrown when `process_vm_readv`/`process_vm_writev` (or the `/proc/PID/mem`
  * fallback) fails without transferring anything. `code` is the errno name, as
@@ -110,6 +124,7 @@ export class ProcessVmError extends Error {
   readonly reason: ProcessGoneReason | undefined;
 
   constructor(details: ProcessVmErrorDetails) {
+    checkDetails(details);
     const { code, description } = errnoInfo(Math.abs(details.errno));
     const where =
       details.address === undefined

@@ -73,7 +73,8 @@ export interface Region {
  * ```
  */
 export function parsePermissions(text: string): Permissions {
-  if (!/^[r-][w-][x-][ps]$/.test(text)) throw new SyntaxError(`invalid permissions "${text}"`);
+  if (typeof text !== "string") throw new TypeError(`text must be a string such as "rw-p" (got ${describe(text)})`);
+  if (!/^[r-][w-][x-][ps]$/.test(text)) throw new SyntaxError(`invalid permissions ${describe(text)}`);
   return { read: text[0] === "r", write: text[1] === "w", execute: text[2] === "x", shared: text[3] === "s" };
 }
 
@@ -208,6 +209,7 @@ function baseName(path: string): string {
  */
 export function modules(regions: readonly Region[]): Module[] {
   if (!Array.isArray(regions)) throw new TypeError(`regions must be an array of Regions (got ${describe(regions)})`);
+  checkRegions(regions);
   const open = new Map<string, Region[]>();
   const images: { path: string; list: Region[] }[] = [];
   for (const region of [...regions].sort((a, b) => a.start - b.start)) {
@@ -225,6 +227,16 @@ export function modules(regions: readonly Region[]): Module[] {
     const end = list[list.length - 1]!.end;
     return { name: baseName(path), path, base, end, size: end - base, regions: list };
   });
+}
+
+/** Each element must be a Region-like object with numeric bounds. */
+function checkRegions(regions: readonly unknown[]): void {
+  for (let i = 0; i < regions.length; i++) {
+    const r = regions[i] as Region | null;
+    if (typeof r !== "object" || r === null || typeof r.start !== "number" || typeof r.end !== "number") {
+      throw new TypeError(`regions[${i}] must be a Region { start, end, … } (got ${describe(r)})`);
+    }
+  }
 }
 
 /**

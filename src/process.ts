@@ -36,7 +36,7 @@ import type {
   WatchTarget,
 } from "./trainer/index.ts";
 import type { Value, ValueType } from "./types.ts";
-import { checkAddress, checkLength, checkPid, checkView, registerProcess, toBytes } from "./validate.ts";
+import { checkAddress, checkLength, checkPid, checkView, describe, registerProcess, toBytes } from "./validate.ts";
 
 /** Options of {@link Process.write}. */
 export interface WriteOptions {
@@ -73,14 +73,14 @@ function addr(address: number | bigint, name = "address"): number | bigint {
 
 function intRange(value: number, min: number, max: number, type: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`value must be an integer from ${min} to ${max} for ${type} (got ${String(value)})`);
+    throw new RangeError(`value must be an integer from ${min} to ${max} for ${type} (got ${describe(value)})`);
   }
   return value;
 }
 
 function bigRange(value: bigint | number, signed: boolean): bigint {
   const v = typeof value === "number" ? (Number.isSafeInteger(value) ? BigInt(value) : NaN) : value;
-  if (typeof v !== "bigint") throw new RangeError(`value must be a safe integer or a bigint (got ${String(value)})`);
+  if (typeof v !== "bigint") throw new RangeError(`value must be a safe integer or a bigint (got ${describe(value)})`);
   const min = signed ? -(1n << 63n) : 0n;
   const max = signed ? (1n << 63n) - 1n : (1n << 64n) - 1n;
   if (v < min || v > max) throw new RangeError(`value ${v} does not fit ${signed ? "i64" : "u64"}`);
@@ -631,13 +631,13 @@ export class Process {
   }
   /** @example `proc.writeF32(address, 1.5)` */
   writeF32(address: number | bigint, value: number): void {
-    if (typeof value !== "number") throw new TypeError("value must be a number");
+    if (typeof value !== "number") throw new TypeError(`value must be a number (got ${describe(value)})`);
     this.#view.setFloat32(0, value, true);
     this.#put(address, 4);
   }
   /** @example `proc.writeF64(address, Math.PI)` */
   writeF64(address: number | bigint, value: number): void {
-    if (typeof value !== "number") throw new TypeError("value must be a number");
+    if (typeof value !== "number") throw new TypeError(`value must be a number (got ${describe(value)})`);
     this.#view.setFloat64(0, value, true);
     this.#put(address, 8);
   }
@@ -660,6 +660,7 @@ export class Process {
    * ```
    */
   writeCString(address: number | bigint, text: string, options?: WriteOptions): void {
+    if (typeof text !== "string") throw new TypeError(`text must be a string (got ${describe(text)})`);
     const bytes = encoder.encode(`${text}\0`);
     this.write(address, bytes, options);
   }

@@ -148,7 +148,11 @@ abstract class RemoteBatch {
     this.#length = length;
     this.count = address.length;
     const L = (this.#L = layout(address, length, gap, sort));
-    this.buffer = pinnedBuffer(Math.max(8, L.arenaSize));
+    try {
+      this.buffer = pinnedBuffer(Math.max(8, L.arenaSize));
+    } catch {
+      throw new RangeError(`the ranges need an arena of ${L.arenaSize} bytes, more than can be allocated`);
+    }
     this.data = new DataView(this.buffer);
     this.completed = new Uint8Array(new ArrayBuffer(Math.max(1, this.count))).subarray(0, this.count);
     this.views = Object.freeze(address.map((_, i) => new Uint8Array(this.buffer, L.rangeOffset[i]!, length[i]!)));

@@ -11,7 +11,7 @@ import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } fro
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
 import { intModeType, numericSpec, rawQuery, wrapIntQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
 import { selectRanges, type MemoryOptions, type ScanRange } from "./regions.ts";
-import { checkProcess } from "../validate.ts";
+import { checkProcess, describe } from "../validate.ts";
 
 /** Options of a scan step (first or next). */
 export interface StepOptions {
@@ -551,11 +551,11 @@ export async function scan(
 ): Promise<Scan> {
   checkProcess(process);
   if (!(isValueType(type) || type === "int" || type === "bytes" || type === "string")) {
-    throw new TypeError(`unknown scan type "${String(type)}" (expected i8…u64, f32, f64, int, bytes or string)`);
+    throw new TypeError(`unknown scan type ${describe(type)} (expected i8…u64, f32, f64, int, bytes or string)`);
   }
   const align = checkAlign(options.align);
   if (options.tolerance !== undefined && !(typeof options.tolerance === "number" && options.tolerance >= 0)) {
-    throw new RangeError(`options.tolerance must be a non-negative number (got ${String(options.tolerance)})`);
+    throw new RangeError(`options.tolerance must be a non-negative number (got ${describe(options.tolerance)})`);
   }
   const encoding = options.encoding ?? "utf8";
   if (encoding !== "utf8" && encoding !== "utf16le") throw new RangeError(`encoding must be "utf8" or "utf16le"`);

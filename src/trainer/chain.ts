@@ -149,7 +149,7 @@ function normalize(chain: ChainLike): Parsed {
     throw new TypeError("a pointer chain must be a string or an object { base, offsets }");
   }
   const offsets = chain.offsets.map((o, i) => {
-    if (!Number.isSafeInteger(o)) throw new TypeError(`offsets[${i}] must be a safe integer (got ${String(o)})`);
+    if (!Number.isSafeInteger(o)) throw new TypeError(`offsets[${i}] must be a safe integer (got ${describe(o)})`);
     return o;
   });
   const b = chain.base;

@@ -201,6 +201,8 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
 
   /** The current value of target `i` (as of the last poll), `null` when unreadable. */
   value(i: number): Value | Uint8Array | null {
+    if (typeof i !== "number") throw new TypeError(`index must be a number (got ${describe(i)})`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.#n) throw new RangeError(`index ${describe(i)} is not one of the ${this.#n} targets`);
     return this.#decode(this.#last, this.#lastOk, i);
   }
 
