@@ -7,9 +7,9 @@
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { ModuleNotFoundError, ProcessVmError, type ProcessGoneReason, type ProcessVmSyscall } from "./errors.ts";
 import { IovecTable } from "./ffi/iovec.ts";
-import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE, pinnedBuffer, preadAt } from "./ffi/libc.ts";
+import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE, pidfdAlive, pidfdOpen, pinnedBuffer, preadAt } from "./ffi/libc.ts";
 import { findModule, modules, parseMaps, type Module, type Region } from "./maps.ts";
-import { RemoteReader, RemoteWriter, type RemoteReaderOptions } from "./reader.ts";
+import { guardWriter, RemoteReader, RemoteWriter, type RemoteReaderOptions } from "./reader.ts";
 import { nativeTransfer, type RemoteRange } from "./syscall.ts";
 import {
   findPattern,
@@ -88,12 +88,14 @@ function bigRange(value: bigint | number, signed: boolean): bigint {
 }
 
 /** `/proc/PID/mem` descriptors of identities, closed when their `Process` is collected without `close()`. */
-const identityFds = new FinalizationRegistry<{ fd: number }>((cell) => {
-  if (cell.fd < 0) return;
-  try {
-    closeSync(cell.fd);
-  } catch {
-    // already closed
+const identityFds = new FinalizationRegistry<{ fd: number; pidfd: number }>((cell) => {
+  for (const fd of [cell.fd, cell.pidfd]) {
+    if (fd < 0) continue;
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
   }
 });
 
@@ -142,17 +144,21 @@ export class Process {
   #identityFd = -1;
   /** Start time of the process (field 22 of `/proc/PID/stat`) when this object was made; -1 when unknown. */
   readonly #startTime: number;
+  /** A pidfd of the process when this object was made: tells a reused pid from an exec. */
+  #pidfd = -1;
   /** Set once the pid was found to run something else: every later write, freeze or watch throws it. */
   #gone: ProcessVmError | null = null;
   readonly #probeAddress = addressOf(this.#scratch, 8);
-  readonly #fdCell: { fd: number };
+  readonly #fdCell: { fd: number; pidfd: number };
 
   /**
    * @param pid The target's process id: a positive 32-bit integer. The
    *   process is not checked here (the first read tells), but its identity is
    *   recorded: `/proc/PID/mem` is opened (it reads EOF once the process calls
-   *   `exec` or exits) and its start time noted, so that writes, freezes and
-   *   watches refuse to go on once the pid runs another program (see {@link verify}).
+   *   `exec` or exits), a pidfd taken (it tells a reused pid from an exec) and
+   *   the start time noted, so that writes, freezes and watches refuse to go on
+   *   once the pid runs another program (see {@link verify}). {@link close}
+   *   releases the descriptors.
    */
   constructor(pid: number) {
     this.pid = checkPid(pid);
@@ -164,8 +170,10 @@ export class Process {
     } catch {
       // Not ours to open (or gone): the start time alone tells a reused pid, not an exec.
     }
-    this.#fdCell = { fd: this.#identityFd };
-    if (this.#identityFd >= 0) identityFds.register(this, this.#fdCell, this);
+    const pidfd = pidfdOpen(this.pid);
+    this.#pidfd = pidfd >= 0 ? pidfd : -1;
+    this.#fdCell = { fd: this.#identityFd, pidfd: this.#pidfd };
+    if (this.#identityFd >= 0 || this.#pidfd >= 0) identityFds.register(this, this.#fdCell, this);
   }
 
   /**
@@ -174,8 +182,8 @@ export class Process {
    * `/proc/PID/mem` descriptor held since construction, about a microsecond),
    * and done by every write, every freeze and watch tick, and patch restores.
    *
-   * Without permission to open `/proc/PID/mem` at construction, only the start
-   * time is compared: a reused pid is noticed, an `exec` is not.
+   * Without permission to open `/proc/PID/mem` at construction, a pidfd (Linux
+   * 5.3+) or else the start time is checked: a reused pid is noticed, an `exec` is not.
    *
    * @throws {ProcessVmError} code `ESRCH`, with `reason` `"exec"` (the process
    *   runs another program now), `"pid-reused"` or `"exited"`.
@@ -191,6 +199,9 @@ export class Process {
       // Address 0 is never mapped: a live image answers EIO; a vanished one (exec, exit) reads EOF.
       const r = preadAt(fd, this.#probeAddress, 1, 0);
       if (r !== 0) return;
+    } else if (this.#pidfd >= 0) {
+      // No permission to open /proc/PID/mem: the pidfd still tells an exit or a reused pid (not an exec).
+      if (pidfdAlive(this.#pidfd) !== false) return;
     } else {
       if (this.#startTime < 0) return;
       const now = startTime(this.pid);
@@ -237,8 +248,11 @@ export class Process {
     const result = this.#read(this.pid, this.#pairAddress, 1, this.#pairAddress + 16, 1, 0);
     const errno = result === -1 ? lastErrno() : 0;
     let reason: ProcessGoneReason;
+    const alive = this.#pidfd >= 0 ? pidfdAlive(this.#pidfd) : null;
     if (errno === 3) reason = "exited";
+    else if (alive !== null) reason = alive ? "exec" : "pid-reused";
     else {
+      // No pidfd: start times tell a reused pid, unless both processes started in the same clock tick.
       const now = startTime(this.pid);
       reason = now < 0 ? "exited" : this.#startTime >= 0 && now !== this.#startTime ? "pid-reused" : "exec";
     }
@@ -256,16 +270,19 @@ export class Process {
   }
 
   #closeIdentity(): void {
-    if (this.#identityFd >= 0) {
-      identityFds.unregister(this);
+    identityFds.unregister(this);
+    for (const fd of [this.#identityFd, this.#pidfd]) {
+      if (fd < 0) continue;
       try {
-        closeSync(this.#identityFd);
+        closeSync(fd);
       } catch {
         // already closed
       }
-      this.#identityFd = -1;
-      this.#fdCell.fd = -1;
     }
+    this.#identityFd = -1;
+    this.#pidfd = -1;
+    this.#fdCell.fd = -1;
+    this.#fdCell.pidfd = -1;
   }
 
   /**
@@ -744,7 +761,8 @@ export class Process {
   }
 
   /**
-   * A {@link RemoteWriter} over `ranges` of this process.
+   * A {@link RemoteWriter} over `ranges` of this process. Each `write()` first
+   * checks that the pid still runs the same program ({@link verify}).
    *
    * @example
    * ```ts
@@ -752,7 +770,7 @@ export class Process {
    * ```
    */
   writer(ranges: readonly RemoteRange[]): RemoteWriter {
-    return new RemoteWriter(this.pid, ranges);
+    return guardWriter(new RemoteWriter(this.pid, ranges), () => this.verify());
   }
 
   // ---- scanner -------------------------------------------------------------
@@ -880,9 +898,9 @@ export class Process {
   }
 
   /**
-   * Closes `/proc/PID/mem` (the forced-write descriptor and the one that keeps
-   * the identity). The object stays usable; {@link verify} then compares
-   * start times only.
+   * Closes the descriptors this object holds: `/proc/PID/mem` (the one a
+   * forced write opened, and the one that keeps the identity) and the pidfd.
+   * The object stays usable; {@link verify} then compares start times only.
    *
    * @example
    * ```ts

@@ -412,6 +412,14 @@ export class RemoteReader extends RemoteBatch {
   }
 }
 
+let setWriterGuard: (writer: RemoteWriter, guard: () => void) => void = () => {};
+
+/** Makes `writer` call `guard` before every write (used by `Process.writer()`; not part of the public API). */
+export function guardWriter(writer: RemoteWriter, guard: () => void): RemoteWriter {
+  setWriterGuard(writer, guard);
+  return writer;
+}
+
 /**
  * The mirror of {@link RemoteReader}: fill `views[i]` (or use the typed
  * setters on `data` at `offsetOf(i)`), then `write()`. Only ranges that touch
@@ -426,6 +434,15 @@ export class RemoteReader extends RemoteBatch {
  * ```
  */
 export class RemoteWriter extends RemoteBatch {
+  /** Called before each write: a `Process` that made this writer checks its identity there. */
+  #guard: (() => void) | null = null;
+
+  static {
+    setWriterGuard = (writer, guard) => {
+      writer.#guard = guard;
+    };
+  }
+
   /**
    * @param pid Target process id.
    * @param ranges The ranges to write, in the order they are written; `views[i]` belongs to `ranges[i]`.
@@ -436,11 +453,13 @@ export class RemoteWriter extends RemoteBatch {
 
   /**
    * Writes every range from its view. Returns the number of ranges written whole;
-   * `completed` says which.
+   * `completed` says which. A writer made by `Process.writer()` first checks
+   * that the pid still runs the same program (`Process.verify`).
    *
    * @throws {ProcessVmError} `ESRCH` when the process is gone, `EPERM` without permission.
    */
   write(): number {
+    this.#guard?.();
     return this.transfer();
   }
 }

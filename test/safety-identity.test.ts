@@ -4,6 +4,7 @@
  * error instead of writing into the new image.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
 import { Process, ProcessVmError } from "../src/index.ts";
 import { compileFixture, HAVE_CC, LineChild, NO_CC_REASON } from "./helpers/native.ts";
 import { Target } from "./helpers/target.ts";
@@ -93,13 +94,16 @@ describe.skipIf(!HAVE_CC)(`after exec (same pid, another image) [${HAVE_CC ? "cc
     }
   });
 
-  test("typed writes, write(), forced writes and patch restores refuse; the new image keeps its bytes", async () => {
+  test("typed writes, write(), forced writes, writers and patch restores refuse; the new image keeps its bytes", async () => {
     const { t, pid } = await startExecSelf();
     try {
       const proc = new Process(pid);
       proc.verify();
       const p = proc.patch(AT + 16, [1, 2, 3, 4]);
       expect(await readInTarget(t, 0x210)).toBe("04030201");
+      const writer = proc.writer([{ address: AT + 32, length: 4 }]);
+      writer.views[0]!.set([9, 9, 9, 9]);
+      expect(writer.write()).toBe(1);
       await execTarget(t, pid);
       for (const attempt of [
         () => proc.writeU32(AT, 7),
@@ -107,6 +111,7 @@ describe.skipIf(!HAVE_CC)(`after exec (same pid, another image) [${HAVE_CC ? "cc
         () => proc.write(AT, new Uint8Array(4), { force: true }),
         () => proc.writeCString(AT, "x"),
         () => p.restore(),
+        () => writer.write(),
         () => proc.verify(),
       ]) {
         let error: unknown;
@@ -119,6 +124,7 @@ describe.skipIf(!HAVE_CC)(`after exec (same pid, another image) [${HAVE_CC ? "cc
       }
       expect(await readInTarget(t, 0x200)).toBe("eeeeeeee");
       expect(await readInTarget(t, 0x210)).toBe("eeeeeeee");
+      expect(await readInTarget(t, 0x220)).toBe("eeeeeeee");
       // A new Process for the same pid is the new program, and may write.
       const fresh = new Process(pid);
       fresh.writeU32(AT, 0xabcdef01);
@@ -159,6 +165,43 @@ describe("after exit", () => {
     expect((frozen.error as ProcessVmError).code).toBe("ESRCH");
     expect(errors).toHaveLength(1);
     proc.close();
+  });
+});
+
+describe("after pid reuse", () => {
+  const canForce = process.getuid?.() === 0 && existsSync("/proc/sys/kernel/ns_last_pid");
+  test.skipIf(!canForce)(`a Process whose pid now belongs to another process refuses to write [${canForce ? "root: ns_last_pid" : "needs root to choose the next pid through /proc/sys/kernel/ns_last_pid"}]`, async () => {
+    // The first process dies and is reaped; the next one is made to get its pid.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const first = Bun.spawn(["sleep", "30"]);
+      const proc = new Process(first.pid);
+      proc.verify();
+      first.kill("SIGKILL");
+      await first.exited;
+      writeFileSync("/proc/sys/kernel/ns_last_pid", String(first.pid - 1));
+      const second = Bun.spawn(["sleep", "30"]);
+      try {
+        if (second.pid !== first.pid) continue; // another process took it first: try again
+        let error: unknown;
+        try {
+          proc.writeU8(0x10000, 1);
+        } catch (e) {
+          error = e;
+        }
+        expectGone(error, "pid-reused");
+        expect((error as Error).message).toContain(`pid ${first.pid} now belongs to another process`);
+        // A new Process for the pid is the new process.
+        const fresh = new Process(second.pid);
+        fresh.verify();
+        fresh.close();
+        proc.close();
+        return;
+      } finally {
+        second.kill("SIGKILL");
+        await second.exited;
+      }
+    }
+    throw new Error("could not get a reused pid in 10 attempts");
   });
 });
 

@@ -56,6 +56,7 @@ describe("arenas cannot be detached", () => {
     expect(victim.every((b) => b === 0)).toBe(true);
     // The arena keeps one native address for its whole life.
     expect(addressOf(rr.buffer)).toBe(addressOf(rr.buffer));
+    expect(src[65535]).toBe(0x41); // src stays alive (and unchanged) until here
   });
 
   test("RemoteWriter: what it sends is its own arena's bytes", () => {
@@ -67,6 +68,7 @@ describe("arenas cannot be detached", () => {
     expect(writer.write()).toBe(1);
     expect(dst.every((b) => b === 0x5a)).toBe(true);
     expect(other[0]).toBe(0x77);
+    expect(dst.byteLength).toBe(4096);
   });
 
   test("a reader's views of every range share the one arena, which stays valid after many collections", () => {
@@ -83,6 +85,7 @@ describe("arenas cannot be detached", () => {
     expect(rr.u32(0)).toBe(0);
     expect(rr.u32(1)).toBe(24);
     expect(rr.u32(1, 4)).toBe(27);
+    expect(words[0]).toBe(0); // words stays alive until here
   });
 });
 
@@ -102,6 +105,7 @@ describe("readv measures local views after the caller's code ran", () => {
     expect(n).toBe(16);
     expect(local.byteLength).toBe(16);
     expect([...local]).toEqual(new Array(16).fill(0x41));
+    expect(src[0]).toBe(0x41); // src stays alive until here
   });
 
   test("a local list whose element getter shrinks an earlier buffer", () => {
@@ -121,6 +125,7 @@ describe("readv measures local views after the caller's code ran", () => {
     expect(n).toBe(16);
     expect([...first]).toEqual(new Array(8).fill(0x42));
     expect([...second]).toEqual(new Array(8).fill(0x42));
+    expect(src[0]).toBe(0x42);
   });
 
   test("Process.write reads its options before measuring the data", () => {

@@ -48,8 +48,8 @@ describe("every scenario exits by itself (no timer, Worker or handle left)", () 
     expect(r["watch-iterator-break"]).toEqual({ active: false });
     expect(r["freeze-stop"]).toEqual({ value: 1234, active: false });
     expect(r["freeze-target-exits"]).toEqual({ errors: ["ESRCH"], active: false });
-    expect(r["pattern-scan-workers"]).toEqual({ found: [5 << 20] });
-    expect(r["pattern-scan-aborted"]).toEqual({ aborted: "AbortError" });
+    expect(r["pattern-scan-workers"]).toEqual({ found: [5 << 20], alive: 0xde });
+    expect(r["pattern-scan-aborted"]).toEqual({ aborted: "AbortError", alive: 8 << 20 });
   }, 120_000);
 });
 

@@ -68,6 +68,7 @@ describe("findPattern keeps addresses only", () => {
     const base = addressOf(buf.buffer);
     const pattern = ["ca fe", ...Array(296).fill("??"), "ba be"].join(" ");
     expect(await findPattern(me, pattern, { within: [base, base + buf.length], threads: 0 })).toEqual([base + 40_000]);
+    expect(buf[40_000]).toBe(0xca); // buf stays alive until here
   });
 });
 

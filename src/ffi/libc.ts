@@ -59,6 +59,17 @@ const SYMBOLS = {
     ],
     returns: "i32",
   },
+  /** long syscall(long number, ...): used with integer arguments only, for pidfd_open and pidfd_send_signal */
+  syscall: {
+    args: [
+      "i64", // long number
+      "i64", // first argument
+      "i64", // second argument
+      "i64", // third argument (a pointer, passed as 0)
+      "i64", // fourth argument
+    ],
+    returns: FFIType.i64_fast, // long
+  },
   /** ssize_t pread(int fd, void *buf, size_t count, off_t offset) */
   pread: {
     args: [
@@ -179,6 +190,32 @@ export function pinnedBuffer(length: number): SharedArrayBuffer {
 export function preadAt(fd: number, address: number, count: number, offset: number): number {
   const result = libc.pread(fd, address as unknown as Pointer, count, offset) as number;
   return result === -1 ? -lastErrno() : result;
+}
+
+/** `SYS_pidfd_open` and `SYS_pidfd_send_signal`: the same numbers on x86-64 and aarch64 (Linux 5.3+). */
+const SYS_PIDFD_OPEN = 434;
+const SYS_PIDFD_SEND_SIGNAL = 424;
+
+/**
+ * `pidfd_open(pid, 0)`: a descriptor that refers to this one process, not to
+ * whichever process later gets its pid. Returns the descriptor, or `-errno`
+ * (`-ENOSYS` before Linux 5.3). Close it with `closeSync`.
+ */
+export function pidfdOpen(pid: number): number {
+  const fd = libc.syscall(SYS_PIDFD_OPEN, pid, 0, 0, 0) as number;
+  return fd === -1 ? -lastErrno() : fd;
+}
+
+/**
+ * Whether the process of a pidfd still exists (signal 0 through
+ * `pidfd_send_signal`): `true`, `false` once it has exited (even when its pid
+ * was reused), or `null` when the kernel cannot tell.
+ */
+export function pidfdAlive(fd: number): boolean | null {
+  const r = libc.syscall(SYS_PIDFD_SEND_SIGNAL, fd, 0, 0, 0) as number;
+  if (r === 0) return true;
+  const errno = lastErrno();
+  return errno === 3 /* ESRCH */ ? false : errno === 1 /* EPERM: it exists */ ? true : null;
 }
 
 /** An `ArrayBuffer` over native memory owned by someone else (used by test fixtures over mmap'd pages). */
