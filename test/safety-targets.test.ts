@@ -4,9 +4,10 @@
  */
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { Process, ProcessVmError } from "../src/index.ts";
+import { findPattern, Process, ProcessVmError } from "../src/index.ts";
 import { callEntryPoints } from "./fixtures/entry-points.ts";
 import { makeZombie, processState } from "./helpers/native.ts";
+import { Target } from "./helpers/target.ts";
 
 const ENTRY_POINTS = ["maps", "modules", "findModule", "module", "resolve", "resolveAll", "scan", "findPattern", "findPointerPaths", "readU8"];
 
@@ -74,6 +75,41 @@ describe("a target this process may not read", () => {
       }
     } finally {
       victim.kill();
+    }
+  });
+});
+
+describe("a target that exits during a scan", () => {
+  test("the ESRCH error names where the scan stopped and how much of that range was left, not '+0'", async () => {
+    const MiB = 1 << 20;
+    const t = await Target.start();
+    try {
+      const proc = new Process(t.pid);
+      const low = await t.map(256 * MiB);
+      await t.cmd(`fill ${low.toString(16)} ${(256 * MiB).toString(16)} 1`);
+      let error: unknown;
+      try {
+        await findPattern(proc, "de ad be ef", {
+          within: [low, low + 256 * MiB],
+          threads: 0,
+          onProgress: (done, total) => {
+            if (done >= total / 2) t.kill();
+          },
+        });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ProcessVmError);
+      const e = error as ProcessVmError;
+      expect(e.code).toBe("ESRCH");
+      expect(e.address).toBeGreaterThan(low);
+      expect(e.length).toBeGreaterThan(0);
+      expect(e.address! + e.length!).toBe(low + 256 * MiB);
+      expect(e.message).toContain(`0x${e.address!.toString(16)}+${e.length}`);
+      expect(e.message).not.toContain("+0)");
+      proc.close();
+    } finally {
+      t.kill();
     }
   });
 });

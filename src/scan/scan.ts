@@ -303,8 +303,12 @@ export const MAX_SNAPSHOT = 2 ** 32 - 2 ** 16;
 /** The error of a step stopped by the target's exit, with what was found before. */
 export type ScanExitError<T> = ProcessVmError & { partial: T };
 
-function exitError<T>(process: Process, outcome: RunOutcome, partial: T): ScanExitError<T> {
-  const error = new ProcessVmError({ errno: outcome.errno!, syscall: "process_vm_readv", pid: process.pid, address: outcome.errAddress });
+function exitError<T>(process: Process, outcome: RunOutcome, partial: T, ranges?: readonly { start: number; end: number }[]): ScanExitError<T> {
+  // The length is what was left of the selected range where the scan stopped (unknown for next scans).
+  const at = outcome.errAddress;
+  const range = at === undefined ? undefined : ranges?.find((r) => r.start <= at && at < r.end);
+  const length = range && at !== undefined ? range.end - at : undefined;
+  const error = new ProcessVmError({ errno: outcome.errno!, syscall: "process_vm_readv", pid: process.pid, address: at, length });
   return Object.assign(error, { partial });
 }
 
@@ -830,7 +834,7 @@ export async function scan(
         snapshot = level;
         if (outcome.errno !== undefined) {
           const partial = partialScan(process, type, parts, i, level, encoding, skipped, stats, resident);
-          throw exitError(process, outcome, partial);
+          throw exitError(process, outcome, partial, ranges);
         }
       }
       part.levels.push({ ...snapshot, count: snapCount(snapshot.pieces, part.width, part.align) });
@@ -846,8 +850,8 @@ export async function scan(
     const zero = matchesZero(matcher) ? zeroPieces(zeroRuns) : new Float64Array(0);
     const level = makeLevel(concat(outcome.results, part.width), zero, null, part.width, part.align);
     if (outcome.errno !== undefined) {
-      if (outcome.errno !== ESRCH) throw exitError(process, outcome, undefined);
-      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped, stats, resident));
+      if (outcome.errno !== ESRCH) throw exitError(process, outcome, undefined, ranges);
+      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped, stats, resident), ranges);
     }
     part.levels.push(level);
   }
@@ -960,7 +964,7 @@ export async function findPattern(process: Process, pattern: string | CompiledPa
   const outcome = await runTasks(tasks, { signal: options.signal, onProgress: options.onProgress, threads, total });
   const found: number[] = [];
   for (const r of outcome.results) if (r) for (let i = 0; i < r.count; i++) found.push(r.addresses[i]!);
-  if (outcome.errno !== undefined) throw exitError(process, outcome, found);
+  if (outcome.errno !== undefined) throw exitError(process, outcome, found, ranges);
   if (runs && matchesZero(matcher)) {
     // A pattern that zero bytes satisfy matches all over the never-touched pages: every position there, in order.
     const zero = gaps(rangePairs, layout.runs);
