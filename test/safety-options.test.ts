@@ -49,6 +49,9 @@ describe("every scenario exits by itself (no timer, Worker or handle left)", () 
     expect(r["freeze-stop"]).toEqual({ value: 1234, active: false });
     expect(r["freeze-target-exits"]).toEqual({ errors: ["ESRCH"], active: false });
     expect(r["pattern-scan-workers"]).toEqual({ found: [5 << 20], alive: 0xde });
+    expect(r["1000-freezes-stopped"]).toEqual({ held: 999, active: 0 });
+    expect(r["200-watchers-stopped"]).toEqual({ active: 0 });
+    expect(r["100-aborted-scans"]).toEqual({ aborted: true, alive: 4 << 20 });
     expect(r["pattern-scan-aborted"]).toEqual({ aborted: "AbortError", alive: 8 << 20 });
   }, 120_000);
 });
