@@ -165,9 +165,13 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
       this.#offset[i] = total;
       total += Math.ceil(size / 8) * 8;
     }
-    this.#now = new Uint8Array(pinnedBuffer(Math.max(8, total)));
+    try {
+      this.#now = new Uint8Array(pinnedBuffer(Math.max(8, total)));
+      this.#last = new Uint8Array(this.#now.length);
+    } catch {
+      throw new RangeError(`the targets need ${2 * total} bytes of buffers, more than can be allocated`);
+    }
     this.#nowView = new DataView(this.#now.buffer);
-    this.#last = new Uint8Array(this.#now.length);
     this.#ok = new Uint8Array(Math.max(1, n));
     this.#lastOk = new Uint8Array(Math.max(1, n));
     this.#local = new IovecTable(n);
