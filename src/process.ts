@@ -150,6 +150,8 @@ export class Process {
   #gone: ProcessVmError | null = null;
   readonly #probeAddress = addressOf(this.#scratch, 8);
   readonly #fdCell: { fd: number; pidfd: number };
+  /** Whether the target is this process (no identity to lose while we run). */
+  readonly #self: boolean;
 
   /**
    * @param pid The target's process id: a positive 32-bit integer. The
@@ -163,8 +165,13 @@ export class Process {
   constructor(pid: number) {
     this.pid = checkPid(pid);
     registerProcess(this);
+    this.#self = this.pid === process.pid;
     this.#pair.set(0, addressOf(this.#scratch), SCRATCH);
-    this.#startTime = startTime(this.pid);
+    this.#startTime = this.#self ? -1 : startTime(this.pid);
+    if (this.#self) {
+      this.#fdCell = { fd: -1, pidfd: -1 };
+      return;
+    }
     try {
       this.#identityFd = openSync(`/proc/${this.pid}/mem`, "r");
     } catch {
@@ -194,6 +201,7 @@ export class Process {
    * ```
    */
   verify(syscall: ProcessVmSyscall = "process_vm_writev"): void {
+    if (this.#self) return; // this process, which is running this very code: it has not exec'd
     if (this.#gone) throw this.#gone;
     const fd = this.#identityFd;
     if (fd >= 0) {
