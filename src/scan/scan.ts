@@ -415,6 +415,8 @@ export class Scan {
    * ```
    */
   async next(query: NextQuery | string, options: StepOptions = {}): Promise<this> {
+    options ??= {};
+    if (typeof options !== "object") throw new TypeError(`options must be an object (got ${describe(options)})`);
     if (this.#busy) throw new Error("a step of this scan is already running");
     this.#busy = true;
     try {
@@ -491,6 +493,8 @@ export class Scan {
    * ```
    */
   addresses(start = 0, end = this.count): Float64Array {
+    if (typeof start !== "number" || Number.isNaN(start)) throw new TypeError(`start must be a number (got ${describe(start)})`);
+    if (typeof end !== "number" || Number.isNaN(end)) throw new TypeError(`end must be a number (got ${describe(end)})`);
     const count = this.count;
     const s = Math.max(0, Math.min(count, start < 0 ? count + start : start));
     const e = Math.max(s, Math.min(count, end < 0 ? count + end : end));

@@ -530,6 +530,7 @@ export class PointerChainList {
    * ```
    */
   error(i: number): PointerChainError | null {
+    if (typeof i !== "number") throw new TypeError(`index must be a number (got ${describe(i)})`);
     const reason = this.#failReason[i];
     if (reason === undefined || reason < 0) return null;
     const p = this.#parsed[i]!;
