@@ -38,6 +38,11 @@ export interface ProcessVmErrorDetails {
  * - `"exited"`: the process exited (it may be a zombie not yet reaped);
  * - `"exec"`: the same process runs another program now (it called `execve`), so its memory is a new image;
  * - `"pid-reused"`: the process exited and its pid now belongs to another process.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ProcessVmError && error.reason === "exec") proc = new Process(proc.pid);
+ * ```
  */
 export type ProcessGoneReason = "exited" | "exec" | "pid-reused";
 

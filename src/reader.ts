@@ -414,7 +414,14 @@ export class RemoteReader extends RemoteBatch {
 
 let setWriterGuard: (writer: RemoteWriter, guard: () => void) => void = () => {};
 
-/** Makes `writer` call `guard` before every write (used by `Process.writer()`; not part of the public API). */
+/**
+ * Makes `writer` call `guard` before every write (used by `Process.writer()`; not part of the public API).
+ *
+ * @example
+ * ```ts
+ * return guardWriter(new RemoteWriter(pid, ranges), () => proc.verify());
+ * ```
+ */
 export function guardWriter(writer: RemoteWriter, guard: () => void): RemoteWriter {
   setWriterGuard(writer, guard);
   return writer;

@@ -112,7 +112,14 @@ const AB_LENGTH = getter(ArrayBuffer.prototype, "byteLength");
 const SAB_LENGTH = getter(SharedArrayBuffer.prototype, "byteLength");
 const TA_TAG = getter(TYPED_ARRAY, Symbol.toStringTag as unknown as string);
 
-/** A view's byte length as the engine knows it (0 once its buffer is detached or shrunk past it). */
+/**
+ * A view's byte length as the engine knows it (0 once its buffer is detached or shrunk past it).
+ *
+ * @example
+ * ```ts
+ * if (viewLength(view) !== measured) throw new RangeError("local changed length while it was checked");
+ * ```
+ */
 export function viewLength(view: unknown): number {
   return (TA_TAG.call(view) !== undefined ? TA_LENGTH : DV_LENGTH).call(view) as number;
 }
@@ -156,31 +163,66 @@ export function toBytes(data: unknown, name: string): Uint8Array {
   return new Uint8Array(parts.buffer, parts.byteOffset, parts.byteLength);
 }
 
-/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days); longer ones would fire every millisecond. */
+/**
+ * The longest delay a timer takes (2^31 - 1 ms, about 24.8 days); longer ones would fire every millisecond.
+ *
+ * @example
+ * ```ts
+ * if (intervalMs > MAX_TIMER_MS) throw new RangeError("intervalMs is too long");
+ * ```
+ */
 export const MAX_TIMER_MS = 0x7fffffff;
 
-/** Checks an options argument: an object, or `undefined`/`null` for none. Returns an object to read from. */
+/**
+ * Checks an options argument: an object, or `undefined`/`null` for none. Returns an object to read from.
+ *
+ * @example
+ * ```ts
+ * const o = checkOptions<WatchOptions>(options); // then read each field once
+ * ```
+ */
 export function checkOptions<T extends object>(options: unknown, name = "options"): Partial<T> {
   if (options === undefined || options === null) return {};
   if (typeof options !== "object") throw new TypeError(`${name} must be an object (got ${describe(options)})`);
   return options as Partial<T>;
 }
 
-/** Checks an optional callback. */
+/**
+ * Checks an optional callback.
+ *
+ * @example
+ * ```ts
+ * const onError = optionalFunction<(e: Error) => void>(o.onError, "options.onError");
+ * ```
+ */
 export function optionalFunction<F extends (...args: never[]) => unknown>(value: unknown, name: string): F | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "function") throw new TypeError(`${name} must be a function (got ${describe(value)})`);
   return value as F;
 }
 
-/** Checks an optional boolean flag. */
+/**
+ * Checks an optional boolean flag.
+ *
+ * @example
+ * ```ts
+ * const keepAlive = optionalBoolean(o.keepAlive, "options.keepAlive") ?? true;
+ * ```
+ */
 export function optionalBoolean(value: unknown, name: string): boolean | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "boolean") throw new TypeError(`${name} must be a boolean (got ${describe(value)})`);
   return value;
 }
 
-/** Checks a timer interval in milliseconds: a positive finite number of at most 2^31 - 1. */
+/**
+ * Checks a timer interval in milliseconds: a positive finite number of at most 2^31 - 1.
+ *
+ * @example
+ * ```ts
+ * const intervalMs = checkInterval(o.intervalMs, "options.intervalMs", 100);
+ * ```
+ */
 export function checkInterval(value: unknown, name: string, fallback: number): number {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== "number") throw new TypeError(`${name} must be a number of milliseconds (got ${describe(value)})`);
@@ -189,7 +231,14 @@ export function checkInterval(value: unknown, name: string, fallback: number): n
   return value;
 }
 
-/** Checks an optional `AbortSignal` (an `AbortController` is refused with a hint to pass its `signal`). */
+/**
+ * Checks an optional `AbortSignal` (an `AbortController` is refused with a hint to pass its `signal`).
+ *
+ * @example
+ * ```ts
+ * const signal = optionalSignal(o.signal, "options.signal");
+ * ```
+ */
 export function optionalSignal(value: unknown, name: string): AbortSignal | undefined {
   if (value === undefined || value === null) return undefined;
   if (value instanceof AbortSignal) return value;
@@ -197,7 +246,14 @@ export function optionalSignal(value: unknown, name: string): AbortSignal | unde
   throw new TypeError(`${name} must be an AbortSignal (got ${describe(value)})`);
 }
 
-/** Checks an optional non-negative safe integer. */
+/**
+ * Checks an optional non-negative safe integer.
+ *
+ * @example
+ * ```ts
+ * const maxQueue = optionalCount(o.maxQueue, "options.maxQueue") ?? 10_000;
+ * ```
+ */
 export function optionalCount(value: unknown, name: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "number") throw new TypeError(`${name} must be a number (got ${describe(value)})`);
@@ -207,12 +263,26 @@ export function optionalCount(value: unknown, name: string): number | undefined 
 
 const processes = new WeakSet<object>();
 
-/** Marks `value` as a genuine `Process` (called by its constructor). */
+/**
+ * Marks `value` as a genuine `Process` (called by its constructor).
+ *
+ * @example
+ * ```ts
+ * registerProcess(this); // in Process's constructor
+ * ```
+ */
 export function registerProcess(value: object): void {
   processes.add(value);
 }
 
-/** Checks that `value` is a `Process` made by this library (a plain object with a `pid` is not). */
+/**
+ * Checks that `value` is a `Process` made by this library (a plain object with a `pid` is not).
+ *
+ * @example
+ * ```ts
+ * checkProcess(process); // TypeError "process must be a Process (got 5); make one with new Process(pid)"
+ * ```
+ */
 export function checkProcess<P>(value: P, name = "process"): P {
   if (typeof value !== "object" || value === null || !processes.has(value)) {
     throw new TypeError(`${name} must be a Process (got ${describe(value)}); make one with new Process(pid)`);

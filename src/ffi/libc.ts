@@ -195,6 +195,11 @@ export function pinnedBuffer(length: number): SharedArrayBuffer {
 /**
  * `pread(fd, buf, count, offset)` into native memory at `address`: the byte
  * count, or `-errno` on failure (errno read at once, and only then).
+ *
+ * @example
+ * ```ts
+ * const r = preadAt(memFd, scratchAddress, 1, 0); // 0: the image is gone; -5 (EIO): it lives
+ * ```
  */
 export function preadAt(fd: number, address: number, count: number, offset: number): number {
   const result = libc.pread(fd, address as unknown as Pointer, count, offset) as number;
@@ -209,6 +214,12 @@ const SYS_PIDFD_SEND_SIGNAL = 424;
  * `pidfd_open(pid, 0)`: a descriptor that refers to this one process, not to
  * whichever process later gets its pid. Returns the descriptor, or `-errno`
  * (`-ENOSYS` before Linux 5.3). Close it with `closeSync`.
+ *
+ * @example
+ * ```ts
+ * const fd = pidfdOpen(pid);
+ * if (fd >= 0) console.log(pidfdAlive(fd)); // true while that very process lives
+ * ```
  */
 export function pidfdOpen(pid: number): number {
   const fd = libc.syscall(SYS_PIDFD_OPEN, pid, 0, 0, 0) as number;
@@ -219,6 +230,11 @@ export function pidfdOpen(pid: number): number {
  * Whether the process of a pidfd still exists (signal 0 through
  * `pidfd_send_signal`): `true`, `false` once it has exited (even when its pid
  * was reused), or `null` when the kernel cannot tell.
+ *
+ * @example
+ * ```ts
+ * if (pidfdAlive(fd) === false) console.log("exited; the pid may belong to another process now");
+ * ```
  */
 export function pidfdAlive(fd: number): boolean | null {
   const r = libc.syscall(SYS_PIDFD_SEND_SIGNAL, fd, 0, 0, 0) as number;
