@@ -5,11 +5,13 @@
  */
 import { ProcessVmError } from "../errors.ts";
 import type { Process } from "../process.ts";
-import { getValue, isValueType, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { getValue, isLittleEndian, isValueType, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
 import { PIECE, CHUNK, type Matcher, type Task, type TaskResult } from "./engine.ts";
 import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } from "./pattern.ts";
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
-import { intModeType, numericSpec, rawQuery, wrapIntQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
+import {
+  EITHER_SIGN_READINGS, isEitherSign, numericSpec, rawQuery, RELATIVE_OPS, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType,
+} from "./query.ts";
 import { selectRanges, type MemoryOptions, type ScanRange } from "./regions.ts";
 
 /** Options of a scan step (first or next). */
@@ -44,6 +46,12 @@ export interface ScanOptions extends MemoryOptions, StepOptions {
   align?: number;
   /** Encoding of `string` scans: `"utf8"` (default) or `"utf16le"`. */
   encoding?: "utf8" | "utf16le";
+  /**
+   * Byte order of the numbers scanned for, kept by the next steps: `"little"`
+   * (default) or `"big"`, as emulators keep their guest's memory (Dolphin's
+   * GameCube/Wii RAM, RPCS3's PS3 memory).
+   */
+  endian?: Endian;
 }
 
 /** Options of {@link findPattern}. */
@@ -56,6 +64,14 @@ export interface PatternScanOptions extends MemoryOptions {
   threads?: number;
 }
 
+/** One reading of an address that matched, in the either-sign types (`int`, `int8` … `int64`). */
+export interface ScanReading {
+  type: ValueType;
+  value: Value;
+  /** Value at the step before, or `undefined` after the first step. */
+  previous: Value | undefined;
+}
+
 /** One match, as iterating a {@link Scan} yields it. */
 export interface ScanMatch {
   address: number;
@@ -63,8 +79,13 @@ export interface ScanMatch {
   value: Value | Uint8Array | string;
   /** Value at the step before, or `undefined` after the first step. */
   previous: Value | Uint8Array | string | undefined;
-  /** The type the value was read as (in the `"int"` mode, the width that matched). */
+  /**
+   * The type the value was read as. In the either-sign types (`int`, `int8` …
+   * `int64`), the widest reading that matched (unsigned when both signs did).
+   */
   type: ValueType | "bytes" | "string";
+  /** In the either-sign types: every reading that matched at this address, narrowest first, signed before unsigned. */
+  readings?: ScanReading[];
 }
 
 /** A step's matches: flat arrays (in SharedArrayBuffers, read by the Workers of the next step). */
@@ -91,6 +112,34 @@ interface Part {
   width: number;
   align: number;
   levels: Level[];
+}
+
+/** Every address of the parts' last levels (match levels), once, with `8` zero bytes of values each (a value step does not read them). */
+function unionLevel(levels: readonly MatchLevel[]): MatchLevel {
+  let merged: Float64Array = new Float64Array(0);
+  for (const level of levels) {
+    const b = level.addresses.subarray(0, level.count);
+    const out = new Float64Array(merged.length + b.length);
+    let i = 0;
+    let j = 0;
+    let n = 0;
+    while (i < merged.length || j < b.length) {
+      const x = i < merged.length ? merged[i]! : Infinity;
+      const y = j < b.length ? b[j]! : Infinity;
+      if (x <= y) {
+        out[n++] = x;
+        i++;
+        if (x === y) j++;
+      } else {
+        out[n++] = y;
+        j++;
+      }
+    }
+    merged = out.subarray(0, n);
+  }
+  const addresses = sharedF64(merged.length);
+  addresses.set(merged);
+  return { kind: "matches", addresses, values: sharedU8(merged.length * 8), count: merged.length };
 }
 
 const PARALLEL_BYTES = 32 << 20;
@@ -195,9 +244,11 @@ const utf16 = new TextDecoder("utf-16le");
  * each), every step's set is kept for {@link Scan.undo}, and iterating yields
  * one match object at a time.
  *
- * In the `"int"` mode the scan holds one set per width (`i8`/`u8`, `i16`/`u16`,
- * `i32`/`u32`, `i64`/`u64`): an address that matches at several widths counts
- * once per width, in {@link count}, {@link addresses} and iteration.
+ * In the either-sign types (`"int"`, `"int8"` … `"int64"`) the scan holds one
+ * set per reading (`i8`, `u8`, `i16`, …), as scanmem keeps a flag per
+ * reading: an address counts once in {@link count}, {@link addresses} and
+ * iteration, and its match lists the readings that matched
+ * ({@link ScanMatch.readings}).
  *
  * @example
  * ```ts
@@ -215,24 +266,32 @@ export class Scan {
   readonly process: Process;
   /** The type scanned for. */
   readonly type: ScanValueType;
+  /** Byte order of the values (`"little"` unless the first scan said `endian: "big"`). */
+  readonly endian: Endian;
   /** Bytes that could not be read (faults, vanished regions) during the last step. */
   skipped = 0;
   readonly #parts: Part[];
   readonly #encoding: "utf8" | "utf16le";
+  readonly #either: boolean;
   #busy = false;
+  /** Either-sign types: the distinct addresses of the last step (null for snapshots), computed once per step. */
+  #distinct: { last: Level[]; addresses: Float64Array | null; count: number } | undefined;
 
   /** @internal Made by {@link scan}. */
-  constructor(process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number) {
+  constructor(process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number, endian: Endian = "little") {
     this.process = process;
     this.type = type;
     this.#parts = parts;
     this.#encoding = encoding;
     this.skipped = skipped;
+    this.endian = endian;
+    this.#either = isEitherSign(type);
   }
 
   /**
-   * Number of matches (in the `"int"` mode, of address-and-width pairs). After
-   * an `"unknown"` first scan, every position scanned.
+   * Number of matches: of addresses (in the either-sign types, an address
+   * that matches in several readings counts once). After an `"unknown"` first
+   * scan, every position scanned.
    *
    * @example
    * ```ts
@@ -240,9 +299,27 @@ export class Scan {
    * ```
    */
   get count(): number {
+    if (this.#either) return this.#union().count;
     let n = 0;
     for (const p of this.#parts) n += p.levels[p.levels.length - 1]!.count;
     return n;
+  }
+
+  /** Either-sign types: the distinct addresses of the last step, cached until the step changes. */
+  #union(): { addresses: Float64Array | null; count: number } {
+    const last = this.#parts.map((p) => p.levels[p.levels.length - 1]!);
+    const d = this.#distinct;
+    if (d && d.last.length === last.length && d.last.every((l, i) => l === last[i])) return d;
+    let result: { last: Level[]; addresses: Float64Array | null; count: number };
+    if (last.every((l): l is MatchLevel => l.kind === "matches")) {
+      const u = unionLevel(last);
+      result = { last, addresses: u.addresses, count: u.count };
+    } else {
+      // A snapshot: the narrowest reading's positions hold every wider one's.
+      result = { last, addresses: null, count: Math.max(0, ...last.map((l) => l.count)) };
+    }
+    this.#distinct = result;
+    return result;
   }
 
   /**
@@ -261,7 +338,8 @@ export class Scan {
    * Narrows the matches with `query`, against their values now and at the
    * previous step: a value, `{ eq }`, `{ ne }`, `{ gt }`, `{ lt }`,
    * `{ min, max }`, `"changed"`, `"unchanged"`, `"increased"`, `"decreased"`,
-   * `{ increasedBy }`, `{ decreasedBy }`, or scanmem-style text (`"> 5"`, `"+ 1"`…).
+   * `{ increasedBy }`, `{ decreasedBy }`, or scanmem-style text (`"> 5"`, `"+ 1"`…);
+   * `"update"` keeps every match and refreshes its value (see {@link update}).
    * Matches are read coalesced: all within 4 KiB of each other in one iovec.
    * Matches that cannot be read any more are dropped (see {@link skipped}).
    *
@@ -278,39 +356,80 @@ export class Scan {
     if (this.#busy) throw new Error("a step of this scan is already running");
     this.#busy = true;
     try {
+      const update = query === "update" || (typeof query === "string" && query.trim().toLowerCase() === "update");
+      const matchers = this.#parts.map((part) => this.#nextMatcher(part, query, options.tolerance, update));
+      // Either-sign types, a value query: every reading is tried at every address still matching (scanmem's flags).
+      const valueStep = this.#either && !update && matchers.some((m) => m?.kind === "numeric" && !RELATIVE_OPS.has(m.spec.op));
+      const parents = this.#parts.map((p) => p.levels[p.levels.length - 1]!);
+      const union = valueStep && parents.every((l): l is MatchLevel => l.kind === "matches") ? unionLevel(parents) : undefined;
       const levels: Level[] = [];
-      let skipped = 0;
-      for (const part of this.#parts) {
-        const matcher = this.#nextMatcher(part, query, options.tolerance);
-        const parent = part.levels[part.levels.length - 1]!;
+      const skips: number[] = [];
+      let snapshot: SnapLevel | undefined;
+      for (let i = 0; i < this.#parts.length; i++) {
+        const part = this.#parts[i]!;
+        const matcher = matchers[i]!;
+        const parent = union ?? parents[i]!;
         if (!matcher) {
           levels.push(emptyLevel());
           continue;
         }
+        if (update && parent.kind === "snapshot") {
+          // Refreshing a snapshot is taking it again, over the ranges it holds.
+          if (!snapshot) {
+            const { level, outcome } = await retakeSnapshot(this.process, parent, options);
+            skips.push(skippedOf(outcome.results));
+            if (outcome.errno !== undefined) throw exitError(this.process, outcome, level);
+            snapshot = level;
+          }
+          levels.push({ ...snapshot, count: snapCount(snapshot.ranges, part.width, part.align) });
+          continue;
+        }
+        const twin = twinOf(this.#parts, i, matchers, union ? [] : parents);
+        if (twin >= 0) {
+          levels.push(levels[twin]!);
+          continue;
+        }
         const { level, outcome } = await nextLevel(this.process, part, parent, matcher, options);
-        skipped += skippedOf(outcome.results);
+        skips.push(skippedOf(outcome.results));
         if (outcome.errno !== undefined) throw exitError(this.process, outcome, level);
         levels.push(level);
       }
       this.#parts.forEach((p, i) => p.levels.push(levels[i]!));
-      this.skipped = skipped;
+      // Each reading of an either-sign type reads the same addresses: count what none of them could read.
+      this.skipped = this.#either ? (skips.length > 0 ? Math.min(...skips) : 0) : skips.reduce((a, b) => a + b, 0);
       return this;
     } finally {
       this.#busy = false;
     }
   }
 
-  #nextMatcher(part: Part, query: NextQuery | string, tolerance: number | undefined): Matcher | null {
+  /**
+   * Keeps every match and refreshes its value, so that a later `"increased"`,
+   * `"+ 5"`… compares with the value now (scanmem's `update`). Matches that
+   * cannot be read any more are dropped; after an `"unknown"` first scan, the
+   * snapshot is taken again. Same as `next("update")`; {@link undo} undoes it.
+   *
+   * @example
+   * ```ts
+   * await hp.update();           // values now, whatever they did meanwhile
+   * await hp.next("increased");  // compared with the values at update()
+   * ```
+   */
+  update(options: StepOptions = {}): Promise<this> {
+    return this.next("update", options);
+  }
+
+  #nextMatcher(part: Part, query: NextQuery | string, tolerance: number | undefined, update: boolean): Matcher | null {
     if (part.type === "bytes") {
+      if (update) return { kind: "bytes", op: "any", pattern: null, width: part.width };
       if (query === "changed" || query === "unchanged") return { kind: "bytes", op: query, pattern: null, width: part.width };
       const pattern = this.#bytesPattern(query);
       if (pattern.length !== part.width) throw new RangeError(`the new value has ${pattern.length} bytes, the scan's values ${part.width}`);
       return { kind: "bytes", op: "eq", pattern, width: part.width };
     }
-    let raw = rawQuery(query);
-    if (raw.op === "any") throw new TypeError(`"unknown" is a first-scan query; use "changed", "unchanged", … in next scans`);
-    if (this.type === "int") raw = wrapIntQuery(part.type, raw);
-    const spec = numericSpec(part.type, raw, tolerance, this.type !== "int");
+    const raw = rawQuery(query);
+    if (raw.op === "any" && !update) throw new TypeError(`"unknown" is a first-scan query; use "changed", "unchanged", … in next scans`);
+    const spec = numericSpec(part.type, raw, tolerance, !this.#either, this.#either, this.endian === "big");
     return spec && { kind: "numeric", spec };
   }
 
@@ -321,7 +440,7 @@ export class Scan {
       return compilePattern(query);
     }
     if (typeof query === "object" && query !== null && "eq" in query) return this.#bytesPattern((query as { eq: unknown }).eq);
-    throw new TypeError(`a ${this.type} scan takes ${this.type === "string" ? "a string" : "a pattern string or a Uint8Array"}, "changed" or "unchanged"`);
+    throw new TypeError(`a ${this.type} scan takes ${this.type === "string" ? "a string" : "a pattern string or a Uint8Array"}, "changed", "unchanged" or "update"`);
   }
 
   /**
@@ -340,7 +459,8 @@ export class Scan {
   }
 
   /**
-   * Match addresses `start` to `end` (indices, as in `slice`), ascending.
+   * Match addresses `start` to `end` (indices, as in `slice`), ascending; in
+   * the either-sign types, each address once.
    *
    * @example
    * ```ts
@@ -351,23 +471,22 @@ export class Scan {
     const count = this.count;
     const s = Math.max(0, Math.min(count, start < 0 ? count + start : start));
     const e = Math.max(s, Math.min(count, end < 0 ? count + end : end));
-    if (this.#parts.length === 1) {
+    if (this.#either) {
+      const u = this.#union().addresses;
+      if (u) return u.slice(s, e);
+    } else if (this.#parts.length === 1) {
       const level = this.#parts[0]!.levels.at(-1)!;
       if (level.kind === "matches") return level.addresses.slice(s, e);
     }
     const out = new Float64Array(e - s);
     let i = 0;
     let k = 0;
-    for (const address of this.#addressIterator()) {
+    for (const m of this.#merged(false)) {
       if (i >= e) break;
-      if (i >= s) out[k++] = address;
+      if (i >= s) out[k++] = m.address;
       i++;
     }
     return out;
-  }
-
-  *#addressIterator(): Generator<number> {
-    for (const m of this.#merged(false)) yield m.address;
   }
 
   /**
@@ -389,14 +508,21 @@ export class Scan {
       return;
     }
     const heads = its.map((it) => it.next());
+    let group: ScanMatch[] = [];
     for (;;) {
       let best = -1;
       for (let i = 0; i < heads.length; i++) {
         const h = heads[i]!;
         if (!h.done && (best < 0 || h.value.address < (heads[best]!.value as ScanMatch).address)) best = i;
       }
-      if (best < 0) return;
-      yield heads[best]!.value as ScanMatch;
+      const m = best < 0 ? undefined : (heads[best]!.value as ScanMatch);
+      if (this.#either && group.length > 0 && m?.address !== group[0]!.address) {
+        yield grouped(group, withValues);
+        group = [];
+      }
+      if (!m) return;
+      if (this.#either) group.push(m);
+      else yield m;
       heads[best] = its[best]!.next();
     }
   }
@@ -434,11 +560,44 @@ export class Scan {
   }
 
   #decode(part: Part, dv: DataView, offset: number): Value | Uint8Array | string {
-    if (part.type !== "bytes") return getValue(dv, offset, part.type);
+    if (part.type !== "bytes") return getValue(dv, offset, part.type, this.endian !== "big");
     const bytes = new Uint8Array(dv.buffer, dv.byteOffset + offset, part.width).slice();
     if (this.type === "string") return (this.#encoding === "utf16le" ? utf16 : utf8).decode(bytes);
     return bytes;
   }
+}
+
+/**
+ * The part before `i` whose step gives the same matches as part `i`, or -1:
+ * the signed and unsigned readings of one width, for `=`/`!=` a value both
+ * hold, from the same parent (`parents` empty: one parent shared by all).
+ */
+function twinOf(parts: readonly Part[], i: number, matchers: readonly (Matcher | null)[], parents: readonly Level[]): number {
+  if (i === 0) return -1;
+  const a = matchers[i];
+  const b = matchers[i - 1];
+  const pa = parts[i]!;
+  const pb = parts[i - 1]!;
+  if (a?.kind !== "numeric" || b?.kind !== "numeric" || pa.width !== pb.width || pa.align !== pb.align) return -1;
+  if (parents.length > 0) {
+    const x = parents[i]!;
+    const y = parents[i - 1]!;
+    const same = x === y || (x.kind === "snapshot" && y.kind === "snapshot" && x.data === y.data);
+    if (!same) return -1;
+  }
+  const x = a.spec;
+  const y = b.spec;
+  if (x.op !== y.op || (x.op !== "eq" && x.op !== "ne")) return -1;
+  const bits = pa.width * 8;
+  return BigInt.asUintN(bits, BigInt(x.a)) === BigInt.asUintN(bits, BigInt(y.a)) ? i - 1 : -1;
+}
+
+/** The readings of one address (narrowest first) as one match: the widest reading's value, every reading listed. */
+function grouped(group: readonly ScanMatch[], withValues: boolean): ScanMatch {
+  const main = group[group.length - 1]!;
+  if (!withValues) return main;
+  const readings = group.map((m) => ({ type: m.type as ValueType, value: m.value as Value, previous: m.previous as Value | undefined }));
+  return { ...main, readings };
 }
 
 /** Finds the value of `address` in the previous level: addresses ascend, so a moving cursor. */
@@ -548,9 +707,10 @@ export async function scan(
   query: FirstQuery | string | CompiledPattern,
   options: ScanOptions = {},
 ): Promise<Scan> {
-  if (!(isValueType(type) || type === "int" || type === "bytes" || type === "string")) {
-    throw new TypeError(`unknown scan type "${String(type)}" (expected i8…u64, f32, f64, int, bytes or string)`);
+  if (!(isValueType(type) || isEitherSign(type) || type === "bytes" || type === "string")) {
+    throw new TypeError(`unknown scan type "${String(type)}" (expected i8…u64, f32, f64, int, int8…int64, bytes or string)`);
   }
+  const endian: Endian = isLittleEndian(options.endian) ? "little" : "big";
   const align = checkAlign(options.align);
   if (options.tolerance !== undefined && !(typeof options.tolerance === "number" && options.tolerance >= 0)) {
     throw new RangeError(`options.tolerance must be a non-negative number (got ${String(options.tolerance)})`);
@@ -573,9 +733,10 @@ export async function scan(
     if (raw.op !== "any" && raw.op !== "eq" && raw.op !== "ne" && raw.op !== "gt" && raw.op !== "lt" && raw.op !== "range") {
       throw new TypeError(`"${raw.op}" compares with a previous value: start with a value, a range or "unknown"`);
     }
-    const types: ValueType[] = type === "int" ? ([1, 2, 4, 8] as const).map((w) => intModeType(w, raw)) : [type];
+    const either = isEitherSign(type);
+    const types: readonly ValueType[] = either ? EITHER_SIGN_READINGS[type] : [type];
     for (const t of types) {
-      const spec: NumericSpec | null = numericSpec(t, raw, options.tolerance, type !== "int");
+      const spec: NumericSpec | null = numericSpec(t, raw, options.tolerance, !either, either, endian === "big");
       parts.push({ type: t, width: VALUE_SIZE[t], align: align ?? VALUE_SIZE[t], levels: [] });
       matchers.push(spec && { kind: "numeric", spec });
     }
@@ -586,6 +747,8 @@ export async function scan(
   const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
   const control = { signal: options.signal, onProgress: options.onProgress, threads, total };
   let skipped = 0;
+  // Each reading of an either-sign type reads the same memory: count what it could not read once.
+  const skip = (n: number) => (skipped = isEitherSign(type) ? Math.max(skipped, n) : skipped + n);
   let snapshot: SnapLevel | undefined;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
@@ -597,35 +760,56 @@ export async function scan(
     if (matcher.kind === "numeric" && matcher.spec.op === "any") {
       if (!snapshot) {
         const { level, outcome } = await takeSnapshot(process, ranges, total, control);
-        skipped += skippedOf(outcome.results);
+        skip(skippedOf(outcome.results));
         snapshot = level;
         if (outcome.errno !== undefined) {
-          const partial = partialScan(process, type, parts, i, level, encoding, skipped);
+          const partial = partialScan(process, type, parts, i, level, encoding, skipped, endian);
           throw exitError(process, outcome, partial);
         }
       }
       part.levels.push({ ...snapshot, count: snapCount(snapshot.ranges, part.width, part.align) });
       continue;
     }
+    const twin = twinOf(parts, i, matchers, []);
+    if (twin >= 0) {
+      part.levels.push(parts[twin]!.levels[0]!);
+      continue;
+    }
     const tasks: Task[] = piecesOf(ranges, taskSize(total, threads)).map((pieces) => ({
       kind: "first", pid: process.pid, matcher, width: part.width, align: part.align, pieces,
     }));
     const outcome = await runTasks(tasks, control);
-    skipped += skippedOf(outcome.results);
+    skip(skippedOf(outcome.results));
     const level = concat(outcome.results, part.width);
     if (outcome.errno !== undefined) {
       if (outcome.errno !== ESRCH) throw exitError(process, outcome, undefined);
-      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped));
+      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped, endian));
     }
     part.levels.push(level);
   }
-  return new Scan(process, type, parts, encoding, skipped);
+  return new Scan(process, type, parts, encoding, skipped, endian);
 }
 
-function partialScan(process: Process, type: ScanValueType, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le", skipped: number): Scan {
+function partialScan(
+  process: Process, type: ScanValueType, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le", skipped: number, endian: Endian,
+): Scan {
   const done = parts.map((p, k) => ({ ...p, levels: k < i ? p.levels : k === i ? [level] : [emptyLevel()] }));
   if (level.kind === "snapshot") done.forEach((p) => (p.levels = [{ ...level, count: snapCount(level.ranges, p.width, p.align) }]));
-  return new Scan(process, type, done, encoding, skipped);
+  return new Scan(process, type, done, encoding, skipped, endian);
+}
+
+/** A snapshot taken again over the ranges that `parent` holds (the `update` of an `"unknown"` scan). */
+async function retakeSnapshot(process: Process, parent: SnapLevel, options: StepOptions): Promise<{ level: SnapLevel; outcome: RunOutcome }> {
+  const ranges: { start: number; end: number }[] = [];
+  let total = 0;
+  for (let i = 0; i < parent.ranges.length; i += 3) {
+    const start = parent.ranges[i]!;
+    const end = start + parent.ranges[i + 1]!;
+    ranges.push({ start, end });
+    total += end - start;
+  }
+  const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
+  return takeSnapshot(process, ranges, total, { signal: options.signal, onProgress: options.onProgress, threads, total });
 }
 
 async function takeSnapshot(
