@@ -7,7 +7,7 @@
 import { IovecTable } from "../ffi/iovec.ts";
 import { addressOf } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
-import { getValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { getValue, isLittleEndian, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
 import { transferBatch } from "./batch.ts";
 
 /**
@@ -33,6 +33,8 @@ export interface WatchChange {
 export interface WatchOptions {
   /** Type of targets given as plain addresses (default `"i32"`). */
   type?: ValueType;
+  /** Byte order of the typed targets' values: `"little"` (default) or `"big"` (emulated consoles' memory). */
+  endian?: Endian;
   /** Milliseconds between polls (default 100). */
   intervalMs?: number;
   /** Called with each change, in target order within a poll. */
@@ -73,6 +75,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
   readonly #ok: Uint8Array;
   readonly #lastOk: Uint8Array;
   readonly #options: WatchOptions;
+  readonly #little: boolean;
   #timer: ReturnType<typeof setInterval> | null = null;
   #queue: WatchChange[] = [];
   #waiting: { resolve: (r: IteratorResult<WatchChange>) => void; reject: (e: unknown) => void } | null = null;
@@ -87,6 +90,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     const n = targets.length;
     this.process = process;
     this.#options = options;
+    this.#little = isLittleEndian(options.endian);
     this.#n = n;
     this.#address = new Float64Array(n);
     this.#size = new Int32Array(n);
@@ -170,7 +174,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     if (ok[i] === 0) return null;
     const off = this.#offset[i]!;
     const type = this.#type[i];
-    if (type) return getValue(bytes === this.#now ? this.#nowView : new DataView(bytes.buffer), off, type);
+    if (type) return getValue(bytes === this.#now ? this.#nowView : new DataView(bytes.buffer), off, type, this.#little);
     return bytes.slice(off, off + this.#size[i]!);
   }
 
