@@ -114,6 +114,32 @@ interface Part {
   levels: Level[];
 }
 
+/**
+ * The addresses of `union` where `part` has a position: aligned for it, and
+ * with its whole width inside one of the ranges scanned (`start, end` pairs;
+ * none: no bound). The values are `union`'s (a value step does not read them).
+ */
+function restrictLevel(union: MatchLevel, part: Part, ranges: Float64Array | undefined): MatchLevel {
+  const w = part.width;
+  const align = part.align;
+  const keep = new Float64Array(union.count);
+  let n = 0;
+  let r = 0;
+  for (let i = 0; i < union.count; i++) {
+    const a = union.addresses[i]!;
+    if (a % align !== 0) continue;
+    if (ranges) {
+      while (r < ranges.length && ranges[r + 1]! <= a) r += 2;
+      if (r >= ranges.length || a < ranges[r]! || a + w > ranges[r + 1]!) continue;
+    }
+    keep[n++] = a;
+  }
+  if (n === union.count) return union;
+  const addresses = sharedF64(n);
+  addresses.set(keep.subarray(0, n));
+  return { kind: "matches", addresses, values: union.values, count: n };
+}
+
 /** Every address of the parts' last levels (match levels), once, with `8` zero bytes of values each (a value step does not read them). */
 function unionLevel(levels: readonly MatchLevel[]): MatchLevel {
   let merged: Float64Array = new Float64Array(0);
@@ -276,9 +302,14 @@ export class Scan {
   #busy = false;
   /** Either-sign types: the distinct addresses of the last step (null for snapshots), computed once per step. */
   #distinct: { last: Level[]; addresses: Float64Array | null; count: number } | undefined;
+  /** The ranges the first scan read (`start, end` pairs): a reading tried at an address in a later step stays inside them. */
+  readonly #ranges: Float64Array | undefined;
 
   /** @internal Made by {@link scan}. */
-  constructor(process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number, endian: Endian = "little") {
+  constructor(
+    process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number, endian: Endian = "little", ranges?: Float64Array,
+  ) {
+    this.#ranges = ranges;
     this.process = process;
     this.type = type;
     this.#parts = parts;
@@ -368,7 +399,7 @@ export class Scan {
       for (let i = 0; i < this.#parts.length; i++) {
         const part = this.#parts[i]!;
         const matcher = matchers[i]!;
-        const parent = union ?? parents[i]!;
+        const parent = union ? restrictLevel(union, part, this.#ranges) : parents[i]!;
         if (!matcher) {
           levels.push(emptyLevel());
           continue;
@@ -384,7 +415,7 @@ export class Scan {
           levels.push({ ...snapshot, count: snapCount(snapshot.ranges, part.width, part.align) });
           continue;
         }
-        const twin = twinOf(this.#parts, i, matchers, union ? [] : parents);
+        const twin = twinOf(this.#parts, i, matchers, union ? [] : parents); // with a union, readings of one width and alignment have the same parent
         if (twin >= 0) {
           levels.push(levels[twin]!);
           continue;
@@ -787,7 +818,7 @@ export async function scan(
     }
     part.levels.push(level);
   }
-  return new Scan(process, type, parts, encoding, skipped, endian);
+  return new Scan(process, type, parts, encoding, skipped, endian, Float64Array.from(ranges.flatMap((r) => [r.start, r.end])));
 }
 
 function partialScan(
