@@ -37,7 +37,14 @@ export type EitherSignType = "int8" | "int16" | "int32" | "int64";
  */
 export type ScanValueType = ValueType | EitherSignType | "int" | "bytes" | "string";
 
-/** The readings of an either-sign scan type, narrowest first, signed before unsigned. */
+/**
+ * The readings of an either-sign scan type, narrowest first, signed before unsigned.
+ *
+ * @example
+ * ```ts
+ * EITHER_SIGN_READINGS.int16; // ["i16", "u16"]
+ * ```
+ */
 export const EITHER_SIGN_READINGS: Readonly<Record<EitherSignType | "int", readonly ValueType[]>> = Object.freeze({
   int8: ["i8", "u8"],
   int16: ["i16", "u16"],

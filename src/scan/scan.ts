@@ -140,8 +140,12 @@ function restrictLevel(union: MatchLevel, part: Part, ranges: Float64Array | und
   return { kind: "matches", addresses, values: union.values, count: n };
 }
 
-/** Every address of the parts' last levels (match levels), once, with `8` zero bytes of values each (a value step does not read them). */
-function unionLevel(levels: readonly MatchLevel[]): MatchLevel {
+/**
+ * Every address of the parts' last levels (match levels), once, with `width`
+ * zero bytes of values each: a value step does not compare with them, but its
+ * routine indexes them as the widest reading's values.
+ */
+function unionLevel(levels: readonly MatchLevel[], width: number): MatchLevel {
   let merged: Float64Array = new Float64Array(0);
   for (const level of levels) {
     const b = level.addresses.subarray(0, level.count);
@@ -165,7 +169,7 @@ function unionLevel(levels: readonly MatchLevel[]): MatchLevel {
   }
   const addresses = sharedF64(merged.length);
   addresses.set(merged);
-  return { kind: "matches", addresses, values: sharedU8(merged.length * 8), count: merged.length };
+  return { kind: "matches", addresses, values: sharedU8(merged.length * width), count: merged.length };
 }
 
 const PARALLEL_BYTES = 32 << 20;
@@ -343,7 +347,7 @@ export class Scan {
     if (d && d.last.length === last.length && d.last.every((l, i) => l === last[i])) return d;
     let result: { last: Level[]; addresses: Float64Array | null; count: number };
     if (last.every((l): l is MatchLevel => l.kind === "matches")) {
-      const u = unionLevel(last);
+      const u = unionLevel(last, 0);
       result = { last, addresses: u.addresses, count: u.count };
     } else {
       // A snapshot: the narrowest reading's positions hold every wider one's.
@@ -392,7 +396,8 @@ export class Scan {
       // Either-sign types, a value query: every reading is tried at every address still matching (scanmem's flags).
       const valueStep = this.#either && !update && matchers.some((m) => m?.kind === "numeric" && !RELATIVE_OPS.has(m.spec.op));
       const parents = this.#parts.map((p) => p.levels[p.levels.length - 1]!);
-      const union = valueStep && parents.every((l): l is MatchLevel => l.kind === "matches") ? unionLevel(parents) : undefined;
+      const widest = Math.max(...this.#parts.map((p) => p.width));
+      const union = valueStep && parents.every((l): l is MatchLevel => l.kind === "matches") ? unionLevel(parents, widest) : undefined;
       const levels: Level[] = [];
       const skips: number[] = [];
       let snapshot: SnapLevel | undefined;
