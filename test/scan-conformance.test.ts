@@ -246,6 +246,31 @@ describe("scanmem's scenarios, same counts", () => {
   });
 });
 
+describe("ranges at the ends of each integer type", () => {
+  test("full ranges match every position; one-value ranges at the ends find exactly those", async () => {
+    await issuePage();
+    await t.write(page + 1000, hex("ffffffff"));
+    await t.write(page + 1004, hex("00000080"));
+    const n = (await Promise.all([
+      scan(proc, "u8", "0..255", o()),
+      scan(proc, "i8", "-128..127", o()),
+      scan(proc, "i16", { min: -32768, max: 32767 }, o()),
+      scan(proc, "u32", { min: 0, max: 2 ** 32 - 1 }, o()),
+      scan(proc, "i32", { min: -(2 ** 31), max: 2 ** 31 - 1 }, o()),
+      scan(proc, "u32", "4294967295..4294967295", o()),
+      scan(proc, "i32", "-2147483648..-2147483648", o()),
+      scan(proc, "u16", "65535..65535", o()),
+      scan(proc, "i32", "-2147483648..-1431655766", o()), // up to aaaaaaaa read signed
+    ])).map((s) => s.count);
+    const bytes = await t.read(page, PAGE);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let signedLow = 0;
+    for (let p = 0; p + 4 <= PAGE; p++) if (dv.getInt32(p, true) <= -1431655766) signedLow++;
+    expect(n).toEqual([4096, 4096, 4095, 4093, 4093, 1, 1, 3, signedLow]);
+    expect(signedLow).toBeGreaterThan(4000);
+  });
+});
+
 describe("update", () => {
   test("keeps every match, refreshes the values, and undoes", async () => {
     await conformancePage([[2000, "05"], [2100, "05"]]);

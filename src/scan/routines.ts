@@ -41,6 +41,11 @@ export type NextSpanRoutine = (
   old: ArrayLike<number | bigint> | DataView, outA: Float64Array, outV: Uint8Array, c: number,
 ) => number;
 
+/** An integer type of 32 bits or fewer (values are exact numbers, differences fit 33 bits). */
+function small(spec: NumericSpec): boolean {
+  return spec.type !== "f32" && spec.type !== "f64" && spec.type !== "i64" && spec.type !== "u64";
+}
+
 /** The comparison as a JS expression over `v` (value) and `o` (old value). */
 function condition(spec: NumericSpec): string {
   const float = spec.type === "f32" || spec.type === "f64";
@@ -51,7 +56,9 @@ function condition(spec: NumericSpec): string {
     case "ne": return float && tol > 0 ? "!(v >= LO && v <= HI)" : "v !== A";
     case "gt": return "v > A";
     case "lt": return "v < A";
-    case "range": return "(v >= A && v <= B)";
+    case "range":
+      // Integers up to 32 bits: one unsigned comparison (v - A wraps below A), no branch on random data.
+      return small(spec) ? "((v - A) >>> 0) <= W" : "(v >= A && v <= B)";
     case "changed": return "v !== o";
     case "unchanged": return "v === o";
     case "increased": return "v > o";
@@ -83,7 +90,8 @@ function constants(spec: NumericSpec): [string[], unknown[]] {
   const a = spec.a;
   const lo = spec.lo ?? (typeof a === "number" ? a - tol : 0);
   const hi = spec.hi ?? (typeof a === "number" ? a + tol : 0);
-  return [["A", "B", "T", "LO", "HI"], [spec.a, spec.b, tol, lo, hi]];
+  const w = small(spec) ? Number(spec.b) - Number(spec.a) : 0;
+  return [["A", "B", "T", "LO", "HI", "W"], [spec.a, spec.b, tol, lo, hi, w]];
 }
 
 function compile<F>(spec: NumericSpec, body: string): F {
