@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Process } from "../src/process.ts";
 import { parseQuery, scan, type Scan, type ScanOptions, type ScanValueType } from "../src/scan/index.ts";
+import type { ValueType } from "../src/types.ts";
 import { Target } from "./helpers/target.ts";
 
 let t: Target;
@@ -302,6 +303,20 @@ describe("update", () => {
     expect([...s].map((m) => [m.address - page, m.value, m.previous])).toEqual([[512, 102, 101]]);
   });
 
+  test("re-reads pages that were never touched: they are read once they exist", async () => {
+    const size = 16 * PAGE;
+    const m = await t.map(size); // never touched: zeros that a resident scan does not read
+    const s = await scan(proc, "u32", "unknown", { within: [m, m + size], threads: 0 });
+    expect(s.count).toBe(size / 4);
+    await t.write(m + 5 * PAGE + 8, hex("07000000"));
+    await s.update();
+    expect(s.count).toBe(size / 4);
+    await t.write(m + 5 * PAGE + 8, hex("09000000"));
+    await s.next("increased");
+    expect([...s].map((x) => [x.address - m, x.value, x.previous])).toEqual([[5 * PAGE + 8, 9, 7]]);
+    await t.unmap(m, size);
+  });
+
   test("drops matches that can no longer be read", async () => {
     const m = await t.map(PAGE);
     await t.cmd(`fill ${m.toString(16)} ${PAGE.toString(16)} 0`);
@@ -348,6 +363,32 @@ describe("either-sign types", () => {
     s.undo();
     await s.next("170");
     expect([...s].map((m) => [m.type, m.value])).toEqual([["u8", 170]]);
+  });
+
+  test("zeros of never-touched pages count once per address", async () => {
+    const size = 4 * PAGE;
+    const m = await t.map(size);
+    await t.write(m + PAGE + 16, hex("05")); // touches the second page
+    const z = await scan(proc, "int", 0, { within: [m, m + size], align: 1, threads: 0 });
+    // Every address but the five whose readings all cover the byte 05 (+16 and the four before it)… as a plain count:
+    const bytes = await t.read(m, size);
+    let want = 0;
+    for (let a = 0; a < size; a++) {
+      let any = false;
+      for (const w of [1, 2, 4, 8]) if (a + w <= size && bytes.subarray(a, a + w).every((b) => b === 0)) any = true;
+      if (any) want++;
+    }
+    expect(z.count).toBe(want);
+    expect(z.addresses().length).toBe(want);
+    expect([...z].length).toBe(want);
+    // 5 where zeros were: in the touched page (flat matches) and in a page touched only now (zeros kept as pieces).
+    await t.write(m + PAGE + 100, hex("05"));
+    await t.write(m + 2 * PAGE + 40, hex("05"));
+    await z.next("5");
+    const all: ValueType[] = ["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64"];
+    expect([...z].map((x) => [x.address - m, x.readings!.map((r) => r.type)])).toEqual([[PAGE + 100, all], [2 * PAGE + 40, all]]);
+    expect(z.count).toBe(2);
+    await t.unmap(m, size);
   });
 
   test("unknown types are refused", async () => {

@@ -15,7 +15,7 @@
  * @module
  */
 export { scan, findPattern, Scan } from "./scan.ts";
-export type { ScanOptions, StepOptions, PatternScanOptions, ScanMatch, ScanReading, ScanExitError } from "./scan.ts";
+export type { ScanOptions, StepOptions, PatternScanOptions, ScanMatch, ScanReading, ScanExitError, ScanStats } from "./scan.ts";
 export { parseQuery, isEitherSign, EITHER_SIGN_READINGS } from "./query.ts";
 export type { ScanValueType, EitherSignType, FirstQuery, NextQuery, Query, Numeric } from "./query.ts";
 export { compilePattern, patternFromBytes } from "./pattern.ts";

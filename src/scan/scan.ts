@@ -4,15 +4,20 @@
  * @module
  */
 import { ProcessVmError } from "../errors.ts";
+import { PAGE_SIZE } from "../ffi/libc.ts";
+import type { Region } from "../maps.ts";
 import type { Process } from "../process.ts";
 import { getValue, isLittleEndian, isValueType, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
-import { PIECE, CHUNK, type Matcher, type Task, type TaskResult } from "./engine.ts";
+import { existingRuns, type MemoryLayout, type PagemapSource } from "../pagemap.ts";
+import { PIECE, CHUNK, SNAP_PIECE, ZERO, type Matcher, type Task, type TaskResult } from "./engine.ts";
+import { gaps, logicalRanges, readPositions, unionRuns } from "./layout.ts";
 import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } from "./pattern.ts";
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
 import {
   EITHER_SIGN_READINGS, isEitherSign, numericSpec, rawQuery, RELATIVE_OPS, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType,
 } from "./query.ts";
-import { selectRanges, type MemoryOptions, type ScanRange } from "./regions.ts";
+import { snapshotUnalignedRoutine, unalignedRoutine } from "./routines.ts";
+import { selectRanges, type MemoryOptions } from "./regions.ts";
 
 /** Options of a scan step (first or next). */
 export interface StepOptions {
@@ -88,24 +93,25 @@ export interface ScanMatch {
   readings?: ScanReading[];
 }
 
-/** A step's matches: flat arrays (in SharedArrayBuffers, read by the Workers of the next step). */
-interface MatchLevel {
-  kind: "matches";
+/**
+ * A step's matches. Two parts, disjoint, both in address order:
+ * - flat matches: addresses and the values' bytes (in SharedArrayBuffers, read by the Workers of the next step);
+ * - ranges: every position (at the part's alignment) whose bytes lie within contiguous `pieces` matches, its value
+ *   in `data` at the piece's offset, or zeros for a piece without data (never-touched pages, not stored).
+ * An `"unknown"` first scan is all ranges (a snapshot); a query that zero bytes satisfy keeps the never-touched
+ * pages as zero pieces instead of millions of flat matches.
+ */
+interface Level {
   addresses: Float64Array;
   values: Uint8Array;
+  /** Flat matches. */
+  flat: number;
+  /** {@link SNAP_PIECE} fields per piece: start, length, offset into `data` ({@link ZERO}: zeros). */
+  pieces: Float64Array;
+  data: SharedArrayBuffer | null;
+  /** All matches: flat ones and positions in the pieces. */
   count: number;
 }
-
-/** An unknown-initial-value snapshot: the bytes of the ranges read. */
-interface SnapLevel {
-  kind: "snapshot";
-  /** start, length, offset into `data`, per range. */
-  ranges: Float64Array;
-  data: SharedArrayBuffer;
-  count: number;
-}
-
-type Level = MatchLevel | SnapLevel;
 
 interface Part {
   type: ValueType | "bytes";
@@ -114,62 +120,21 @@ interface Part {
   levels: Level[];
 }
 
-/**
- * The addresses of `union` where `part` has a position: aligned for it, and
- * with its whole width inside one of the ranges scanned (`start, end` pairs;
- * none: no bound). The values are `union`'s (a value step does not read them).
- */
-function restrictLevel(union: MatchLevel, part: Part, ranges: Float64Array | undefined): MatchLevel {
-  const w = part.width;
-  const align = part.align;
-  const keep = new Float64Array(union.count);
-  let n = 0;
-  let r = 0;
-  for (let i = 0; i < union.count; i++) {
-    const a = union.addresses[i]!;
-    if (a % align !== 0) continue;
-    if (ranges) {
-      while (r < ranges.length && ranges[r + 1]! <= a) r += 2;
-      if (r >= ranges.length || a < ranges[r]! || a + w > ranges[r + 1]!) continue;
-    }
-    keep[n++] = a;
-  }
-  if (n === union.count) return union;
-  const addresses = sharedF64(n);
-  addresses.set(keep.subarray(0, n));
-  return { kind: "matches", addresses, values: union.values, count: n };
-}
-
-/**
- * Every address of the parts' last levels (match levels), once, with `width`
- * zero bytes of values each: a value step does not compare with them, but its
- * routine indexes them as the widest reading's values.
- */
-function unionLevel(levels: readonly MatchLevel[], width: number): MatchLevel {
-  let merged: Float64Array = new Float64Array(0);
-  for (const level of levels) {
-    const b = level.addresses.subarray(0, level.count);
-    const out = new Float64Array(merged.length + b.length);
-    let i = 0;
-    let j = 0;
-    let n = 0;
-    while (i < merged.length || j < b.length) {
-      const x = i < merged.length ? merged[i]! : Infinity;
-      const y = j < b.length ? b[j]! : Infinity;
-      if (x <= y) {
-        out[n++] = x;
-        i++;
-        if (x === y) j++;
-      } else {
-        out[n++] = y;
-        j++;
-      }
-    }
-    merged = out.subarray(0, n);
-  }
-  const addresses = sharedF64(merged.length);
-  addresses.set(merged);
-  return { kind: "matches", addresses, values: sharedU8(merged.length * width), count: merged.length };
+/** Figures of the last step of a scan. */
+export interface ScanStats {
+  /** Bytes the step covered: the memory selected (first scans), or the matches' and snapshot ranges' bytes. */
+  selected: number;
+  /** Bytes read from the target (present or swapped pages, file-backed and shared mappings), summed over the parts of an `"int"` scan. */
+  read: number;
+  /** Bytes known to hold zeros without reading them: pages of private anonymous mappings that were never touched. */
+  untouched: number;
+  /**
+   * How existing pages were told: `"scan"` (the `PAGEMAP_SCAN` ioctl), `"entries"` (`/proc/PID/pagemap` entries),
+   * `"none"` (pagemap could not be read: everything was read), `"off"` (`resident: false`).
+   */
+  pagemap: PagemapSource | "off";
+  /** Why pagemap could not be read, with `pagemap: "none"`. */
+  reason?: string;
 }
 
 const PARALLEL_BYTES = 32 << 20;
@@ -218,9 +183,14 @@ function sharedF64(n: number): Float64Array {
 function sharedU8(n: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(Math.max(8, n)), 0, n);
 }
+function sharedCopy(a: ArrayLike<number>): Float64Array {
+  const out = sharedF64(a.length);
+  out.set(a);
+  return out;
+}
 
-/** Concatenates task results (in address order) into one level. */
-function concat(results: readonly (TaskResult | undefined)[], width: number): MatchLevel {
+/** Concatenates task results (in address order) into flat matches. */
+function concat(results: readonly (TaskResult | undefined)[], width: number): { addresses: Float64Array; values: Uint8Array; flat: number } {
   let count = 0;
   for (const r of results) if (r) count += r.count;
   const addresses = sharedF64(count);
@@ -232,30 +202,123 @@ function concat(results: readonly (TaskResult | undefined)[], width: number): Ma
     values.set(r.values.subarray(0, r.count * width), at * width);
     at += r.count;
   }
-  return { kind: "matches", addresses, values, count };
+  return { addresses, values, flat: count };
 }
 
-function skippedOf(results: readonly (TaskResult | undefined)[]): number {
+/** Merges two address-ordered sets of flat matches into one. */
+function mergeFlat(
+  x: { addresses: Float64Array; values: Uint8Array; flat: number },
+  y: { addresses: Float64Array; values: Uint8Array; flat: number },
+  w: number,
+): { addresses: Float64Array; values: Uint8Array; flat: number } {
+  if (y.flat === 0) return x;
+  if (x.flat === 0) return y;
+  const n = x.flat + y.flat;
+  const addresses = sharedF64(n);
+  const values = sharedU8(n * w);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    const takeX = j >= y.flat || (i < x.flat && x.addresses[i]! < y.addresses[j]!);
+    const src = takeX ? x : y;
+    const at = takeX ? i++ : j++;
+    addresses[k] = src.addresses[at]!;
+    values.set(src.values.subarray(at * w, at * w + w), k * w);
+  }
+  return { addresses, values, flat: n };
+}
+
+function makeLevel(flat: { addresses: Float64Array; values: Uint8Array; flat: number }, pieces: Float64Array, data: SharedArrayBuffer | null, width: number, align: number): Level {
+  return { ...flat, pieces, data, count: flat.flat + snapCount(pieces, width, align) };
+}
+
+function sum(results: readonly (TaskResult | undefined)[], key: "skipped" | "resident" | "zeroed"): number {
   let s = 0;
-  for (const r of results) if (r) s += r.skipped;
+  for (const r of results) if (r) s += r[key];
   return s;
 }
 
-function emptyLevel(): MatchLevel {
-  return { kind: "matches", addresses: new Float64Array(0), values: new Uint8Array(0), count: 0 };
+function skippedOf(results: readonly (TaskResult | undefined)[]): number {
+  return sum(results, "skipped");
 }
 
-/** Positions of `width` bytes at multiples of `align` in a snapshot. */
-function snapCount(ranges: Float64Array, width: number, align: number): number {
+function emptyLevel(): Level {
+  return { addresses: new Float64Array(0), values: new Uint8Array(0), flat: 0, pieces: new Float64Array(0), data: null, count: 0 };
+}
+
+/** Positions of `width` bytes at multiples of `align` within the contiguous runs of pieces. */
+function snapCount(pieces: Float64Array, width: number, align: number): number {
   let n = 0;
-  for (let i = 0; i < ranges.length; i += 3) {
-    const start = ranges[i]!;
-    const last = start + ranges[i + 1]! - width; // last start position
-    const first = start + ((align - (start % align)) % align);
-    if (last >= first) n += Math.floor((last - first) / align) + 1;
-  }
+  const lr = logicalRanges(pieces);
+  for (let i = 0; i < lr.length; i += 2) n += positions(lr[i]!, lr[i + 1]!, width, align);
   return n;
 }
+
+/** Positions of `width` bytes at multiples of `align` within `[start, end)`. */
+function positions(start: number, end: number, width: number, align: number): number {
+  const last = end - width;
+  const first = start + ((align - (start % align)) % align);
+  return last >= first ? Math.floor((last - first) / align) + 1 : 0;
+}
+
+/** The bytes of a level's pieces at `[address, address + out.length)` (zeros where a piece has no data). */
+function pieceBytes(level: Level, address: number, out: Uint8Array): void {
+  out.fill(0);
+  const p = level.pieces;
+  const data = level.data ? new Uint8Array(level.data) : null;
+  const end = address + out.length;
+  // First piece ending after `address` (binary search).
+  let lo = 0;
+  let hi = p.length / SNAP_PIECE;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (p[mid * SNAP_PIECE]! + p[mid * SNAP_PIECE + 1]! <= address) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let k = lo * SNAP_PIECE; k < p.length && p[k]! < end; k += SNAP_PIECE) {
+    const off = p[k + 2]!;
+    if (off === ZERO || !data) continue;
+    const s0 = Math.max(address, p[k]!);
+    const e0 = Math.min(end, p[k]! + p[k + 1]!);
+    if (e0 > s0) out.set(data.subarray(off + (s0 - p[k]!), off + (e0 - p[k]!)), s0 - address);
+  }
+}
+
+const ZERO_BYTES = new DataView(new ArrayBuffer(64));
+const ZERO_OUT = new Int32Array(8);
+
+/** Whether a first-scan matcher matches `width` zero bytes. */
+function matchesZero(matcher: Matcher): boolean {
+  if (matcher.kind === "numeric") return unalignedRoutine(matcher.spec)(ZERO_BYTES, 0, 1, 1, ZERO_OUT) > 0;
+  if (matcher.op === "eq") return matcher.pattern !== null && matcher.pattern.bytes.every((b) => b === 0);
+  return false;
+}
+
+/** Whether a next-scan matcher keeps a value that was zero and is zero. */
+function keepsZero(matcher: Matcher): boolean {
+  if (matcher.kind === "numeric") return snapshotUnalignedRoutine(matcher.spec)(ZERO_BYTES, ZERO_BYTES, 0, 0, 1, 1, ZERO_OUT) > 0;
+  switch (matcher.op) {
+    case "eq": return matcher.pattern !== null && matcher.pattern.bytes.every((b) => b === 0);
+    case "ne": return !(matcher.pattern !== null && matcher.pattern.bytes.every((b) => b === 0));
+    case "changed": return false;
+    case "unchanged":
+    case "any": return true;
+  }
+}
+
+/** Zero pieces (no data) from flat `[start, end)` pairs. */
+function zeroPieces(runs: ArrayLike<number>): Float64Array {
+  const out = sharedF64((runs.length / 2) * SNAP_PIECE);
+  for (let i = 0, k = 0; i < runs.length; i += 2, k += SNAP_PIECE) {
+    out[k] = runs[i]!;
+    out[k + 1] = runs[i + 1]! - runs[i]!;
+    out[k + 2] = ZERO;
+  }
+  return out;
+}
+
+/** The largest snapshot kept in one SharedArrayBuffer. */
+export const MAX_SNAPSHOT = 2 ** 32 - 2 ** 16;
 
 /** The error of a step stopped by the target's exit, with what was found before. */
 export type ScanExitError<T> = ProcessVmError & { partial: T };
@@ -300,8 +363,20 @@ export class Scan {
   readonly endian: Endian;
   /** Bytes that could not be read (faults, vanished regions) during the last step. */
   skipped = 0;
+  /**
+   * Figures of the last step: bytes selected, read, and known to be zeros
+   * without reading (never-touched pages), and how pagemap told them apart.
+   *
+   * @example
+   * ```ts
+   * const s = await proc.scan("i32", 100);
+   * console.log(`read ${s.stats.read} of ${s.stats.selected} bytes (${s.stats.pagemap})`);
+   * ```
+   */
+  stats: ScanStats;
   readonly #parts: Part[];
   readonly #encoding: "utf8" | "utf16le";
+  readonly #resident: boolean;
   readonly #either: boolean;
   #busy = false;
   /** Either-sign types: the distinct addresses of the last step (null for snapshots), computed once per step. */
@@ -311,7 +386,8 @@ export class Scan {
 
   /** @internal Made by {@link scan}. */
   constructor(
-    process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number, endian: Endian = "little", ranges?: Float64Array,
+    process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number, stats: ScanStats, resident: boolean,
+    endian: Endian = "little", ranges?: Float64Array,
   ) {
     this.#ranges = ranges;
     this.process = process;
@@ -319,6 +395,8 @@ export class Scan {
     this.#parts = parts;
     this.#encoding = encoding;
     this.skipped = skipped;
+    this.stats = stats;
+    this.#resident = resident;
     this.endian = endian;
     this.#either = isEitherSign(type);
   }
@@ -346,12 +424,21 @@ export class Scan {
     const d = this.#distinct;
     if (d && d.last.length === last.length && d.last.every((l, i) => l === last[i])) return d;
     let result: { last: Level[]; addresses: Float64Array | null; count: number };
-    if (last.every((l): l is MatchLevel => l.kind === "matches")) {
-      const u = unionLevel(last, 0);
-      result = { last, addresses: u.addresses, count: u.count };
+    const flat = unionLevel(last, 0);
+    // Positions in pieces (a snapshot, never-touched zeros): the narrowest reading's hold every wider one's, as
+    // the readings' pieces cover the same ranges; flat matches there are not counted twice.
+    let cover = -1;
+    this.#parts.forEach((p, i) => {
+      const c = this.#parts[cover];
+      if (last[i]!.pieces.length > 0 && (!c || p.width < c.width || (p.width === c.width && p.align < c.align))) cover = i;
+    });
+    if (cover < 0) {
+      result = { last, addresses: flat.addresses, count: flat.flat };
     } else {
-      // A snapshot: the narrowest reading's positions hold every wider one's.
-      result = { last, addresses: null, count: Math.max(0, ...last.map((l) => l.count)) };
+      const c = this.#parts[cover]!;
+      const level = last[cover]!;
+      const outside = flat.flat - countInPieces(flat.addresses, flat.flat, level.pieces, c.width, c.align);
+      result = { last, addresses: null, count: level.count - level.flat + outside };
     }
     this.#distinct = result;
     return result;
@@ -397,40 +484,39 @@ export class Scan {
       const valueStep = this.#either && !update && matchers.some((m) => m?.kind === "numeric" && !RELATIVE_OPS.has(m.spec.op));
       const parents = this.#parts.map((p) => p.levels[p.levels.length - 1]!);
       const widest = Math.max(...this.#parts.map((p) => p.width));
-      const union = valueStep && parents.every((l): l is MatchLevel => l.kind === "matches") ? unionLevel(parents, widest) : undefined;
+      const union = valueStep ? unionLevel(parents, widest) : undefined;
+
       const levels: Level[] = [];
       const skips: number[] = [];
-      let snapshot: SnapLevel | undefined;
+      const stats: ScanStats = { selected: 0, read: 0, untouched: 0, pagemap: this.#resident ? "scan" : "off" };
+      const maps = this.#resident ? this.process.maps() : [];
+      const snapshots = new Map<Float64Array, Level>();
+      const inputs: Level[] = [];
       for (let i = 0; i < this.#parts.length; i++) {
         const part = this.#parts[i]!;
         const matcher = matchers[i]!;
-        const parent = union ? restrictLevel(union, part, this.#ranges) : parents[i]!;
+        const prev = this.#parts[i - 1];
+        const shared = i > 0 && prev!.width === part.width && prev!.align === part.align;
+        const parent = !union ? parents[i]! : shared ? inputs[i - 1]! : restrictLevel(union, part, this.#ranges, piecesFor(this.#parts, parents, i));
+        inputs.push(parent);
         if (!matcher) {
           levels.push(emptyLevel());
           continue;
         }
-        if (update && parent.kind === "snapshot") {
-          // Refreshing a snapshot is taking it again, over the ranges it holds.
-          if (!snapshot) {
-            const { level, outcome } = await retakeSnapshot(this.process, parent, options);
-            skips.push(skippedOf(outcome.results));
-            if (outcome.errno !== undefined) throw exitError(this.process, outcome, level);
-            snapshot = level;
-          }
-          levels.push({ ...snapshot, count: snapCount(snapshot.ranges, part.width, part.align) });
-          continue;
-        }
-        const twin = twinOf(this.#parts, i, matchers, union ? [] : parents); // with a union, readings of one width and alignment have the same parent
+        const twin = twinOf(this.#parts, i, matchers, inputs);
         if (twin >= 0) {
           levels.push(levels[twin]!);
           continue;
         }
-        const { level, outcome } = await nextLevel(this.process, part, parent, matcher, options);
+        const { level, outcome } = update
+          ? await updateLevel(this.process, maps, this.#resident, part, parent, matcher, options, stats, snapshots)
+          : await nextLevel(this.process, maps, this.#resident, part, parent, matcher, options, stats);
         skips.push(skippedOf(outcome.results));
         if (outcome.errno !== undefined) throw exitError(this.process, outcome, level);
         levels.push(level);
       }
       this.#parts.forEach((p, i) => p.levels.push(levels[i]!));
+      this.stats = stats;
       // Each reading of an either-sign type reads the same addresses: count what none of them could read.
       this.skipped = this.#either ? (skips.length > 0 ? Math.min(...skips) : 0) : skips.reduce((a, b) => a + b, 0);
       return this;
@@ -512,7 +598,7 @@ export class Scan {
       if (u) return u.slice(s, e);
     } else if (this.#parts.length === 1) {
       const level = this.#parts[0]!.levels.at(-1)!;
-      if (level.kind === "matches") return level.addresses.slice(s, e);
+      if (level.pieces.length === 0) return level.addresses.slice(s, e);
     }
     const out = new Float64Array(e - s);
     let i = 0;
@@ -568,31 +654,32 @@ export class Scan {
     const parent = part.levels.length > 1 ? part.levels[part.levels.length - 2]! : undefined;
     const type: ScanMatch["type"] = part.type === "bytes" ? (this.type === "string" ? "string" : "bytes") : part.type;
     const w = part.width;
-    const lookup = parent && withValues ? previousLookup(parent) : undefined;
-    if (level.kind === "matches") {
-      const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
-      for (let i = 0; i < level.count; i++) {
-        const address = level.addresses[i]!;
-        if (!withValues) {
-          yield { address, value: 0, previous: undefined, type };
-          continue;
-        }
-        const value = this.#decode(part, dv, i * w);
-        const prev = lookup?.(address);
-        yield { address, value, previous: prev ? this.#decode(part, prev.dv, prev.offset) : undefined, type };
-      }
-      return;
-    }
-    const dv = new DataView(level.data);
-    const r = level.ranges;
-    for (let i = 0; i < r.length; i += 3) {
-      const start = r[i]!;
-      const last = start + r[i + 1]! - w;
-      const off = r[i + 2]!;
+    const lookup = parent && withValues ? previousLookup(parent, w) : undefined;
+    const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
+    const bytes = new Uint8Array(w);
+    const bytesDv = new DataView(bytes.buffer);
+    const match = (address: number, valueDv: DataView, offset: number): ScanMatch => {
+      if (!withValues) return { address, value: 0, previous: undefined, type };
+      const value = this.#decode(part, valueDv, offset);
+      const prev = lookup?.(address);
+      return { address, value, previous: prev ? this.#decode(part, prev.dv, prev.offset) : undefined, type };
+    };
+    // Flat matches and the positions of the pieces, merged in address order (the two are disjoint).
+    const lr = logicalRanges(level.pieces);
+    let i = 0;
+    for (let r = 0; r < lr.length; r += 2) {
+      const last = lr[r + 1]! - w;
+      const start = lr[r]!;
       for (let a = start + ((part.align - (start % part.align)) % part.align); a <= last; a += part.align) {
-        yield { address: a, value: withValues ? this.#decode(part, dv, off + (a - start)) : 0, previous: undefined, type };
+        while (i < level.flat && level.addresses[i]! < a) {
+          yield match(level.addresses[i]!, dv, i * w);
+          i++;
+        }
+        if (withValues) pieceBytes(level, a, bytes);
+        yield match(a, bytesDv, 0);
       }
     }
+    for (; i < level.flat; i++) yield match(level.addresses[i]!, dv, i * w);
   }
 
   #decode(part: Part, dv: DataView, offset: number): Value | Uint8Array | string {
@@ -602,6 +689,7 @@ export class Scan {
     return bytes;
   }
 }
+
 
 /**
  * The part before `i` whose step gives the same matches as part `i`, or -1:
@@ -616,9 +704,10 @@ function twinOf(parts: readonly Part[], i: number, matchers: readonly (Matcher |
   const pb = parts[i - 1]!;
   if (a?.kind !== "numeric" || b?.kind !== "numeric" || pa.width !== pb.width || pa.align !== pb.align) return -1;
   if (parents.length > 0) {
+    // The same positions and bytes: one level, or flat matches from one array and the same pieces.
     const x = parents[i]!;
     const y = parents[i - 1]!;
-    const same = x === y || (x.kind === "snapshot" && y.kind === "snapshot" && x.data === y.data);
+    const same = x === y || (x.addresses === y.addresses && x.flat === y.flat && samePieces(x, y));
     if (!same) return -1;
   }
   const x = a.spec;
@@ -636,24 +725,21 @@ function grouped(group: readonly ScanMatch[], withValues: boolean): ScanMatch {
   return { ...main, readings };
 }
 
-/** Finds the value of `address` in the previous level: addresses ascend, so a moving cursor. */
-function previousLookup(level: Level): (address: number) => { dv: DataView; offset: number } | undefined {
-  if (level.kind === "matches") {
-    const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
-    const w = level.count > 0 ? level.values.length / level.count : 0;
-    let i = 0;
-    return (address) => {
-      while (i < level.count && level.addresses[i]! < address) i++;
-      return i < level.count && level.addresses[i] === address ? { dv, offset: i * w } : undefined;
-    };
-  }
-  const dv = new DataView(level.data);
-  const r = level.ranges;
+/** Finds the value of `address` in the previous level: addresses ascend, so moving cursors. */
+function previousLookup(level: Level, w: number): (address: number) => { dv: DataView; offset: number } | undefined {
+  const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
+  const lr = logicalRanges(level.pieces);
+  const bytes = new Uint8Array(w);
+  const bytesDv = new DataView(bytes.buffer);
   let i = 0;
+  let r = 0;
   return (address) => {
-    while (i < r.length && r[i]! + r[i + 1]! <= address) i += 3;
-    if (i >= r.length || address < r[i]!) return undefined;
-    return { dv, offset: r[i + 2]! + (address - r[i]!) };
+    while (i < level.flat && level.addresses[i]! < address) i++;
+    if (i < level.flat && level.addresses[i] === address) return { dv, offset: i * w };
+    while (r < lr.length && lr[r + 1]! < address + w) r += 2;
+    if (r >= lr.length || address < lr[r]!) return undefined;
+    pieceBytes(level, address, bytes);
+    return { dv: bytesDv, offset: 0 };
   };
 }
 
@@ -670,41 +756,284 @@ function encodeText(text: string, encoding: "utf8" | "utf16le"): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
+type Flat = { addresses: Float64Array; values: Uint8Array; flat: number };
+
+function pairsOf(ranges: readonly { start: number; end: number }[]): number[] {
+  const out: number[] = [];
+  for (const r of ranges) out.push(r.start, r.end);
+  return out;
+}
+function rangesOf(pairs: ArrayLike<number>): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (let i = 0; i < pairs.length; i += 2) out.push({ start: pairs[i]!, end: pairs[i + 1]! });
+  return out;
+}
+function bytesOf(pairs: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < pairs.length; i += 2) n += pairs[i + 1]! - pairs[i]!;
+  return n;
+}
+
+/** Records how pagemap was read into a step's figures ("none" wins: something was read in full). */
+function noteSource(stats: ScanStats, layout: MemoryLayout): void {
+  if (layout.source === "none") {
+    stats.pagemap = "none";
+    stats.reason = layout.reason;
+  } else if (stats.pagemap !== "none") {
+    stats.pagemap = layout.source;
+  }
+}
+
+/** The runs handed to the engine: null when everything is read anyway. */
+function engineRuns(layout: MemoryLayout): Float64Array | null {
+  return layout.source === "off" || layout.source === "none" ? null : sharedCopy(layout.runs);
+}
+
+const pageDown = (a: number): number => a - (a % PAGE_SIZE);
+const pageUp = (a: number): number => pageDown(a + PAGE_SIZE - 1);
+/** Pages of flat matches closer than this are asked of pagemap as one range. */
+const PAGEMAP_GAP = 1 << 20;
+
 async function nextLevel(
   process: Process,
+  maps: readonly Region[],
+  resident: boolean,
   part: Part,
   parent: Level,
   matcher: Matcher,
   options: StepOptions,
-): Promise<{ level: MatchLevel; outcome: RunOutcome }> {
+  stats: ScanStats,
+): Promise<{ level: Level; outcome: RunOutcome }> {
   const w = part.width;
-  let tasks: Task[];
-  let total: number;
-  let threads: number;
-  if (parent.kind === "matches") {
-    total = parent.count * w;
-    threads = threadsFor(options.threads, parent.count, PARALLEL_MATCHES);
-    const per = threads === 0 ? 16384 : Math.max(16384, Math.ceil(parent.count / (threads * 16)));
-    tasks = [];
-    for (let i = 0; i < parent.count; i += per) {
-      tasks.push({ kind: "next", pid: process.pid, matcher, width: w, addresses: parent.addresses, values: parent.values, from: i, to: Math.min(parent.count, i + per) });
+  const pid = process.pid;
+  let flat: Flat = { addresses: new Float64Array(0), values: new Uint8Array(0), flat: 0 };
+  let pieces: Float64Array = new Float64Array(0);
+  const results: (TaskResult | undefined)[] = [];
+  const control = (total: number, threads: number) => ({ signal: options.signal, onProgress: options.onProgress, threads, total });
+  if (parent.flat > 0) {
+    let runs: Float64Array | null = null;
+    if (resident) {
+      const spans: number[] = [];
+      for (let i = 0; i < parent.flat; i++) {
+        const a = parent.addresses[i]!;
+        const s0 = pageDown(a);
+        const e0 = pageUp(a + w);
+        const n = spans.length;
+        if (n > 0 && s0 - spans[n - 1]! <= PAGEMAP_GAP) spans[n - 1] = Math.max(spans[n - 1]!, e0);
+        else spans.push(s0, e0);
+      }
+      const layout = existingRuns(pid, maps, rangesOf(spans), true);
+      noteSource(stats, layout);
+      runs = engineRuns(layout);
     }
-  } else {
-    const ranges: { start: number; end: number; limit: number; offset: number }[] = [];
-    total = 0;
-    for (let i = 0; i < parent.ranges.length; i += 3) {
-      const start = parent.ranges[i]!;
-      const end = start + parent.ranges[i + 1]!;
-      ranges.push({ start, end, limit: end, offset: parent.ranges[i + 2]! });
-      total += end - start;
+    const total = parent.flat * w;
+    stats.selected += total;
+    const threads = threadsFor(options.threads, parent.flat, PARALLEL_MATCHES);
+    const per = threads === 0 ? 16384 : Math.max(16384, Math.ceil(parent.flat / (threads * 16)));
+    const tasks: Task[] = [];
+    for (let i = 0; i < parent.flat; i += per) {
+      tasks.push({ kind: "next", pid, matcher, width: w, addresses: parent.addresses, values: parent.values, from: i, to: Math.min(parent.flat, i + per), runs });
     }
-    threads = threadsFor(options.threads, total, PARALLEL_BYTES);
-    tasks = piecesOf(ranges, taskSize(total, threads)).map((pieces) => ({
-      kind: "snapNext", pid: process.pid, matcher, width: w, align: part.align, pieces, snap: parent.data,
-    }));
+    const outcome = await runTasks(tasks, control(total, threads));
+    results.push(...outcome.results);
+    stats.untouched += sum(outcome.results, "zeroed");
+    flat = concat(outcome.results, w);
+    if (outcome.errno !== undefined) return { level: makeLevel(flat, pieces, null, w, part.align), outcome: { ...outcome, results } };
   }
-  const outcome = await runTasks(tasks, { signal: options.signal, onProgress: options.onProgress, threads, total });
-  return { level: concat(outcome.results, w), outcome };
+  if (parent.pieces.length > 0) {
+    const ranges = logicalRanges(parent.pieces);
+    let now: ArrayLike<number> = ranges;
+    let runs: Float64Array | null = null;
+    if (resident) {
+      const layout = existingRuns(pid, maps, rangesOf(ranges), true);
+      noteSource(stats, layout);
+      runs = engineRuns(layout);
+      if (runs) now = layout.runs;
+    }
+    // Positions whose bytes exist now or existed then are compared; the others were zeros and still are.
+    const then: number[] = [];
+    for (let k = 0; k < parent.pieces.length; k += SNAP_PIECE) {
+      if (parent.pieces[k + 2] !== ZERO) then.push(parent.pieces[k]!, parent.pieces[k]! + parent.pieces[k + 1]!);
+    }
+    const touched = unionRuns(now, then);
+    const read = readPositions(ranges, touched, w);
+    let total = 0;
+    for (const r of read) total += r.end - r.start;
+    stats.selected += bytesOf(ranges);
+    const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
+    const tasks: Task[] = piecesOf(read, taskSize(total, threads)).map((p) => ({
+      kind: "snapNext", pid, matcher, width: w, align: part.align, pieces: p, runs, parent: parent.pieces, snap: parent.data,
+    }));
+    const outcome = await runTasks(tasks, control(total, threads));
+    results.push(...outcome.results);
+    flat = mergeFlat(flat, concat(outcome.results, w), w);
+    const still = gaps(ranges, touched);
+    stats.untouched += bytesOf(still);
+    if (keepsZero(matcher)) pieces = zeroPieces(still);
+    if (outcome.errno !== undefined) return { level: makeLevel(flat, pieces, null, w, part.align), outcome: { ...outcome, results } };
+  }
+  stats.read += sum(results, "resident");
+  return { level: makeLevel(flat, pieces, null, w, part.align), outcome: { results } };
+}
+
+/** Whether two levels hold the same pieces (and their data). */
+function samePieces(x: Level, y: Level): boolean {
+  return (x.pieces === y.pieces || (x.pieces.length === 0 && y.pieces.length === 0)) && x.data === y.data;
+}
+
+/**
+ * The flat addresses of the levels, merged, each once, with `width` zero
+ * bytes of values each: a value step does not compare with them, but its
+ * routine indexes them as the widest reading's values. No pieces.
+ */
+function unionLevel(levels: readonly Level[], width: number): Level {
+  let merged: Float64Array = new Float64Array(0);
+  for (const level of levels) {
+    const b = level.addresses.subarray(0, level.flat);
+    if (b.length === 0) continue;
+    const out = new Float64Array(merged.length + b.length);
+    let i = 0;
+    let j = 0;
+    let n = 0;
+    while (i < merged.length || j < b.length) {
+      const x = i < merged.length ? merged[i]! : Infinity;
+      const y = j < b.length ? b[j]! : Infinity;
+      if (x <= y) {
+        out[n++] = x;
+        i++;
+        if (x === y) j++;
+      } else {
+        out[n++] = y;
+        j++;
+      }
+    }
+    merged = out.subarray(0, n);
+  }
+  const addresses = sharedCopy(merged);
+  return { addresses, values: sharedU8(merged.length * width), flat: merged.length, pieces: new Float64Array(0), data: null, count: merged.length };
+}
+
+/** How many of `addresses[0, n)` (ascending) are positions of `width` bytes at `align` in `pieces`. */
+function countInPieces(addresses: Float64Array, n: number, pieces: Float64Array, width: number, align: number): number {
+  const lr = logicalRanges(pieces);
+  let r = 0;
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    const a = addresses[i]!;
+    while (r < lr.length && lr[r + 1]! <= a) r += 2;
+    if (r < lr.length && a >= lr[r]! && a + width <= lr[r + 1]! && a % align === 0) c++;
+  }
+  return c;
+}
+
+/**
+ * The pieces reading `i` is tried over in a value step of an either-sign type:
+ * the positions, within the readings' pieces (a snapshot, never-touched
+ * zeros), that were positions of those readings. All the same pieces (after
+ * `"unknown"`): those. Else, as zeros (a value step compares the memory now,
+ * and what was not touched then held zeros), the union of the readings'
+ * ranges, each shortened by the width its reading has more than reading `i`.
+ * That is exact when the readings share an alignment (`align: 1`, as
+ * scanmem); with natural alignment a narrower reading is also tried at its
+ * own positions between a wider one's (a few more candidates, never fewer).
+ */
+function piecesFor(parts: readonly Part[], levels: readonly Level[], i: number): { pieces: Float64Array; data: SharedArrayBuffer | null } {
+  const donors = levels.map((l, k) => k).filter((k) => levels[k]!.pieces.length > 0);
+  if (donors.length === 0) return { pieces: new Float64Array(0), data: null };
+  const first = levels[donors[0]!]!;
+  const same = (l: Level) =>
+    l.pieces === first.pieces || (l.data === first.data && l.pieces.length === first.pieces.length && l.pieces.every((x, k) => x === first.pieces[k]));
+  const part = parts[i]!;
+  if (donors.length === levels.length && levels.every(same)) return { pieces: first.pieces, data: first.data };
+  let merged: ArrayLike<number> = [];
+  for (const k of donors) {
+    const p = parts[k]!;
+    const shorter = Math.max(0, p.width - part.width);
+    const lr = logicalRanges(levels[k]!.pieces);
+    const cut: number[] = [];
+    for (let r = 0; r < lr.length; r += 2) if (lr[r + 1]! - shorter > lr[r]!) cut.push(lr[r]!, lr[r + 1]! - shorter);
+    merged = unionRuns(merged, cut);
+  }
+  return { pieces: zeroPieces(merged), data: null };
+}
+
+/**
+ * `part`'s input to a value step of an either-sign type: the addresses of
+ * `union` where `part` has a position (aligned for it, its whole width inside
+ * one of the ranges scanned: `start, end` pairs, none: no bound) that is not
+ * one of the pieces' positions, plus the pieces (`own`).
+ */
+function restrictLevel(union: Level, part: Part, ranges: Float64Array | undefined, own: { pieces: Float64Array; data: SharedArrayBuffer | null }): Level {
+  const w = part.width;
+  const align = part.align;
+  const lr = logicalRanges(own.pieces);
+  const keep = new Float64Array(union.flat);
+  let n = 0;
+  let r = 0;
+  let q = 0;
+  for (let i = 0; i < union.flat; i++) {
+    const a = union.addresses[i]!;
+    if (a % align !== 0) continue;
+    if (ranges) {
+      while (r < ranges.length && ranges[r + 1]! <= a) r += 2;
+      if (r >= ranges.length || a < ranges[r]! || a + w > ranges[r + 1]!) continue;
+    }
+    while (q < lr.length && lr[q + 1]! <= a) q += 2;
+    if (q < lr.length && a >= lr[q]! && a + w <= lr[q + 1]!) continue; // one of its pieces' positions
+    keep[n++] = a;
+  }
+  const addresses = n === union.flat ? union.addresses : sharedCopy(keep.subarray(0, n));
+  return { addresses, values: union.values, flat: n, pieces: own.pieces, data: own.data, count: n + snapCount(own.pieces, w, align) };
+}
+
+/**
+ * `update`: the flat matches read again (kept when readable), and the ranges
+ * of the pieces snapshotted again (never-touched pages still kept as zeros);
+ * readings whose pieces are the same share one new snapshot (`snapshots`).
+ */
+async function updateLevel(
+  process: Process,
+  maps: readonly Region[],
+  resident: boolean,
+  part: Part,
+  parent: Level,
+  matcher: Matcher,
+  options: StepOptions,
+  stats: ScanStats,
+  snapshots: Map<Float64Array, Level>,
+): Promise<{ level: Level; outcome: RunOutcome }> {
+  const w = part.width;
+  let level = emptyLevel();
+  const results: (TaskResult | undefined)[] = [];
+  if (parent.flat > 0) {
+    const flatOnly: Level = { ...parent, pieces: new Float64Array(0), data: null, count: parent.flat };
+    const r = await nextLevel(process, maps, resident, part, flatOnly, matcher, options, stats);
+    if (r.outcome.errno !== undefined) return r;
+    level = r.level;
+    results.push(...r.outcome.results);
+  }
+  if (parent.pieces.length === 0) return { level, outcome: { results } };
+  let snap = snapshots.get(parent.pieces);
+  if (!snap) {
+    const ranges = logicalRanges(parent.pieces);
+    const layout = existingRuns(process.pid, maps, rangesOf(ranges), resident);
+    noteSource(stats, layout);
+    const zeroRuns = engineRuns(layout) ? gaps(ranges, layout.runs) : [];
+    stats.selected += bytesOf(ranges);
+    stats.untouched += bytesOf(zeroRuns);
+    const total = layout.existing;
+    const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
+    const taken = await takeSnapshot(process, layout.runs, zeroRuns, { signal: options.signal, onProgress: options.onProgress, threads, total });
+    stats.read += sum(taken.outcome.results, "resident");
+    results.push(...taken.outcome.results);
+    if (taken.outcome.errno !== undefined) return { level, outcome: { ...taken.outcome, results } };
+    snap = taken.level;
+    snapshots.set(parent.pieces, snap);
+  }
+  return {
+    level: { ...level, pieces: snap.pieces, data: snap.data, count: level.flat + snapCount(snap.pieces, w, part.align) },
+    outcome: { results },
+  };
 }
 
 function checkAlign(align: unknown): number | undefined {
@@ -777,15 +1106,22 @@ export async function scan(
       matchers.push(spec && { kind: "numeric", spec });
     }
   }
-  const ranges = selectRanges(process.maps(), options);
-  let total = 0;
-  for (const r of ranges) total += r.end - r.start;
+  const resident = residentOption(options.resident);
+  const maps = process.maps();
+  const ranges = selectRanges(maps, options);
+  const rangePairs = pairsOf(ranges);
+  const layout = existingRuns(process.pid, maps, ranges, resident);
+  const runs = engineRuns(layout);
+  const zeroRuns = runs ? gaps(rangePairs, layout.runs) : [];
+  const stats: ScanStats = { selected: layout.selected, read: 0, untouched: bytesOf(zeroRuns), pagemap: layout.source };
+  if (layout.reason !== undefined) stats.reason = layout.reason;
+  const total = layout.existing;
   const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
   const control = { signal: options.signal, onProgress: options.onProgress, threads, total };
   let skipped = 0;
   // Each reading of an either-sign type reads the same memory: count what it could not read once.
   const skip = (n: number) => (skipped = isEitherSign(type) ? Math.max(skipped, n) : skipped + n);
-  let snapshot: SnapLevel | undefined;
+  let snapshot: Level | undefined;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
     const matcher = matchers[i];
@@ -795,15 +1131,16 @@ export async function scan(
     }
     if (matcher.kind === "numeric" && matcher.spec.op === "any") {
       if (!snapshot) {
-        const { level, outcome } = await takeSnapshot(process, ranges, total, control);
+        const { level, outcome } = await takeSnapshot(process, layout.runs, zeroRuns, control);
         skip(skippedOf(outcome.results));
+        stats.read += sum(outcome.results, "resident");
         snapshot = level;
         if (outcome.errno !== undefined) {
-          const partial = partialScan(process, type, parts, i, level, encoding, skipped, endian);
+          const partial = partialScan(process, type, parts, i, level, encoding, skipped, stats, resident, endian);
           throw exitError(process, outcome, partial);
         }
       }
-      part.levels.push({ ...snapshot, count: snapCount(snapshot.ranges, part.width, part.align) });
+      part.levels.push({ ...snapshot, count: snapCount(snapshot.pieces, part.width, part.align) });
       continue;
     }
     const twin = twinOf(parts, i, matchers, []);
@@ -811,76 +1148,93 @@ export async function scan(
       part.levels.push(parts[twin]!.levels[0]!);
       continue;
     }
-    const tasks: Task[] = piecesOf(ranges, taskSize(total, threads)).map((pieces) => ({
-      kind: "first", pid: process.pid, matcher, width: part.width, align: part.align, pieces,
+    const read = readPositions(rangePairs, layout.runs, part.width);
+    const tasks: Task[] = piecesOf(read, taskSize(total, threads)).map((pieces) => ({
+      kind: "first", pid: process.pid, matcher, width: part.width, align: part.align, pieces, runs,
     }));
     const outcome = await runTasks(tasks, control);
     skip(skippedOf(outcome.results));
-    const level = concat(outcome.results, part.width);
+    stats.read += sum(outcome.results, "resident");
+    const zero = matchesZero(matcher) ? zeroPieces(zeroRuns) : new Float64Array(0);
+    const level = makeLevel(concat(outcome.results, part.width), zero, null, part.width, part.align);
     if (outcome.errno !== undefined) {
       if (outcome.errno !== ESRCH) throw exitError(process, outcome, undefined);
-      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped, endian));
+      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped, stats, resident, endian));
     }
     part.levels.push(level);
   }
-  return new Scan(process, type, parts, encoding, skipped, endian, Float64Array.from(ranges.flatMap((r) => [r.start, r.end])));
+  return new Scan(process, type, parts, encoding, skipped, stats, resident, endian, Float64Array.from(rangePairs));
+}
+
+function residentOption(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== "boolean") throw new TypeError(`options.resident must be a boolean (got ${String(value)})`);
+  return value;
 }
 
 function partialScan(
-  process: Process, type: ScanValueType, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le", skipped: number, endian: Endian,
+  process: Process, type: ScanValueType, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le",
+  skipped: number, stats: ScanStats, resident: boolean, endian: Endian,
 ): Scan {
   const done = parts.map((p, k) => ({ ...p, levels: k < i ? p.levels : k === i ? [level] : [emptyLevel()] }));
-  if (level.kind === "snapshot") done.forEach((p) => (p.levels = [{ ...level, count: snapCount(level.ranges, p.width, p.align) }]));
-  return new Scan(process, type, done, encoding, skipped, endian);
+  if (level.flat === 0 && level.data !== null) done.forEach((p) => (p.levels = [{ ...level, count: snapCount(level.pieces, p.width, p.align) }]));
+  return new Scan(process, type, done, encoding, skipped, stats, resident, endian);
 }
 
-/** A snapshot taken again over the ranges that `parent` holds (the `update` of an `"unknown"` scan). */
-async function retakeSnapshot(process: Process, parent: SnapLevel, options: StepOptions): Promise<{ level: SnapLevel; outcome: RunOutcome }> {
-  const ranges: { start: number; end: number }[] = [];
-  let total = 0;
-  for (let i = 0; i < parent.ranges.length; i += 3) {
-    const start = parent.ranges[i]!;
-    const end = start + parent.ranges[i + 1]!;
-    ranges.push({ start, end });
-    total += end - start;
-  }
-  const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
-  return takeSnapshot(process, ranges, total, { signal: options.signal, onProgress: options.onProgress, threads, total });
-}
-
+/**
+ * Reads the existing `runs` into one buffer; the never-touched `zeroRuns` are
+ * kept as pieces without data. Together they cover the selection.
+ */
 async function takeSnapshot(
   process: Process,
-  ranges: readonly ScanRange[],
-  total: number,
+  runs: Float64Array,
+  zeroRuns: readonly number[],
   control: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; threads: number; total: number },
-): Promise<{ level: SnapLevel; outcome: RunOutcome }> {
-  // Each range at an offset ≡ its address mod 8, so typed views of the snapshot stay aligned.
+): Promise<{ level: Level; outcome: RunOutcome }> {
+  // Each run at an offset ≡ its address mod 8, so typed views of the snapshot stay aligned.
   let size = 0;
-  const placed = ranges.map((r) => {
-    size += (((r.start % 8) - size) % 8 + 8) % 8;
-    const offset = size;
-    size += r.end - r.start;
-    return { start: r.start, end: r.end, offset };
-  });
+  const placed: { start: number; end: number; offset: number }[] = [];
+  for (let i = 0; i < runs.length; i += 2) {
+    size += (((runs[i]! % 8) - size) % 8 + 8) % 8;
+    placed.push({ start: runs[i]!, end: runs[i + 1]!, offset: size });
+    size += runs[i + 1]! - runs[i]!;
+  }
+  if (size > MAX_SNAPSHOT) {
+    throw new RangeError(
+      `an unknown-value scan would keep ${(size / 2 ** 30).toFixed(2)} GiB of the target's memory, more than one snapshot holds (4 GiB): ` +
+        "select less memory (within, kinds, module), or scan for a value or a range instead",
+    );
+  }
   const data = new SharedArrayBuffer(Math.max(8, size));
-  const piecesList = piecesOf(placed, taskSize(total, control.threads));
+  const piecesList = piecesOf(placed, taskSize(control.total, control.threads));
   const tasks: Task[] = piecesList.map((pieces) => ({ kind: "snapshot", pid: process.pid, pieces, snap: data }));
   const outcome = await runTasks(tasks, control);
-  const out: number[] = [];
+  const got: number[] = [];
   outcome.results.forEach((r, t) => {
     if (!r?.read) return;
     const pieces = piecesList[t]!;
     for (let q = 0, k = 0; q < pieces.length; q += PIECE, k++) {
-      const got = r.read[k]!;
-      if (got <= 0) continue;
+      const n = r.read[k]!;
+      if (n <= 0) continue;
       const start = pieces[q]!;
       const offset = pieces[q + 3]!;
-      const n = out.length;
-      if (n > 0 && out[n - 3]! + out[n - 2]! === start && out[n - 1]! + out[n - 2]! === offset) out[n - 2]! += got;
-      else out.push(start, got, offset);
+      const m = got.length;
+      if (m > 0 && got[m - 3]! + got[m - 2]! === start && got[m - 1]! + got[m - 2]! === offset) got[m - 2]! += n;
+      else got.push(start, n, offset);
     }
   });
-  return { level: { kind: "snapshot", ranges: Float64Array.from(out), data, count: 0 }, outcome };
+  // Data pieces and zero pieces, in address order.
+  const out: number[] = [];
+  let z = 0;
+  for (let k = 0; k <= got.length; k += SNAP_PIECE) {
+    const next = k < got.length ? got[k]! : Infinity;
+    while (z < zeroRuns.length && zeroRuns[z]! < next) {
+      out.push(zeroRuns[z]!, zeroRuns[z + 1]! - zeroRuns[z]!, ZERO);
+      z += 2;
+    }
+    if (k < got.length) out.push(got[k]!, got[k + 1]!, got[k + 2]!);
+  }
+  return { level: { addresses: new Float64Array(0), values: new Uint8Array(0), flat: 0, pieces: sharedCopy(out), data, count: 0 }, outcome };
 }
 
 /**
@@ -903,17 +1257,35 @@ async function takeSnapshot(
 export async function findPattern(process: Process, pattern: string | CompiledPattern, options: PatternScanOptions = {}): Promise<number[]> {
   const compiled = toPattern(pattern);
   const align = checkAlign(options.align) ?? 1;
-  const ranges = selectRanges(process.maps(), options);
-  let total = 0;
-  for (const r of ranges) total += r.end - r.start;
+  const maps = process.maps();
+  const ranges = selectRanges(maps, options);
+  const layout = existingRuns(process.pid, maps, ranges, residentOption(options.resident));
+  const runs = engineRuns(layout);
+  const total = layout.existing;
   const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
   const matcher: Matcher = { kind: "bytes", op: "eq", pattern: compiled, width: compiled.length };
-  const tasks: Task[] = piecesOf(ranges, taskSize(total, threads)).map((pieces) => ({
-    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces,
+  const rangePairs = pairsOf(ranges);
+  const tasks: Task[] = piecesOf(readPositions(rangePairs, layout.runs, compiled.length), taskSize(total, threads)).map((pieces) => ({
+    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, runs,
   }));
   const outcome = await runTasks(tasks, { signal: options.signal, onProgress: options.onProgress, threads, total });
   const found: number[] = [];
   for (const r of outcome.results) if (r) for (let i = 0; i < r.count; i++) found.push(r.addresses[i]!);
   if (outcome.errno !== undefined) throw exitError(process, outcome, found);
+  if (runs && matchesZero(matcher)) {
+    // A pattern that zero bytes satisfy matches all over the never-touched pages: every position there, in order.
+    const zero = gaps(rangePairs, layout.runs);
+    const merged: number[] = [];
+    let i = 0;
+    for (let z = 0; z < zero.length; z += 2) {
+      const last = zero[z + 1]! - compiled.length;
+      for (let a = zero[z]! + ((align - (zero[z]! % align)) % align); a <= last; a += align) {
+        while (i < found.length && found[i]! < a) merged.push(found[i++]!);
+        merged.push(a);
+      }
+    }
+    while (i < found.length) merged.push(found[i++]!);
+    return merged;
+  }
   return found;
 }
