@@ -690,7 +690,6 @@ export class Scan {
   }
 }
 
-
 /**
  * The part before `i` whose step gives the same matches as part `i`, or -1:
  * the signed and unsigned readings of one width, for `=`/`!=` a value both
