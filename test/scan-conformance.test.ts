@@ -5,7 +5,8 @@
  *
  * The expected counts were written down from scanmem 0.17 run on the same
  * page (a C target with the same bytes, `dregion` keeping that page only,
- * the mutations made with scanmem's `write bytearray`). The differences that
+ * the mutations made with scanmem's `write bytearray`; string scans through
+ * its standard input, as `-c` does not pass the `"` command). The differences that
  * are deliberate are listed in the README's scan section; the tests that pin
  * them say so.
  */
@@ -235,13 +236,13 @@ describe("scanmem's scenarios, same counts", () => {
     });
   }
 
-  test("strings: the same positions as the bytes", async () => {
+  test("strings", async () => {
     await conformancePage();
     const s = await scan(proc, "string", "hello", o());
-    expect(Array.from(s.addresses())).toEqual([page + 1024, page + 3000]);
+    expect(Array.from(s.addresses())).toEqual([page + 1024, page + 3000]); // scanmem: 2
     await t.write(page + 3000, hex("6a"));
     await s.next("hello");
-    expect(Array.from(s.addresses())).toEqual([page + 1024]);
+    expect(Array.from(s.addresses())).toEqual([page + 1024]); // scanmem: 1
     await s.update();
     expect([...s].map((m) => m.value)).toEqual(["hello"]);
   });
