@@ -318,6 +318,16 @@ describe("update", () => {
     await t.unmap(m, size);
   });
 
+  test("is a next step only", async () => {
+    try {
+      await scan(proc, "u32", "update", o());
+      throw new Error("no error");
+    } catch (e) {
+      expect(e).toBeInstanceOf(TypeError);
+      expect((e as Error).message).toContain("next steps");
+    }
+  });
+
   test("drops matches that can no longer be read", async () => {
     const m = await t.map(PAGE);
     await t.cmd(`fill ${m.toString(16)} ${PAGE.toString(16)} 0`);

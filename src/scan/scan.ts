@@ -1093,6 +1093,9 @@ export async function scan(
     parts.push({ type: "bytes", width: pattern.length, align: align ?? 1, levels: [] });
     matchers.push({ kind: "bytes", op: "eq", pattern, width: pattern.length });
   } else {
+    if (typeof query === "string" && query.trim().toLowerCase() === "update") {
+      throw new TypeError(`"update" refreshes the values of a scan: use it in next steps ("unknown" snapshots every position)`);
+    }
     const raw: RawQuery = rawQuery(query);
     if (raw.op !== "any" && raw.op !== "eq" && raw.op !== "ne" && raw.op !== "gt" && raw.op !== "lt" && raw.op !== "range") {
       throw new TypeError(`"${raw.op}" compares with a previous value: start with a value, a range or "unknown"`);
