@@ -118,12 +118,20 @@ function little(spec: NumericSpec): string {
   return spec.big === true ? "false" : "true";
 }
 
+/*
+ * Offsets within the chunk buffer (below 2^31) are made int32 with `| 0` on entry: the engine computes them from
+ * addresses, as doubles, and a loop whose index was profiled as an int32 elsewhere was seen leaving its optimized
+ * code at every chunk (a speculation on the index's type failing), ten times slower. A snapshot's `delta` can pass
+ * 2^31 and stays a number.
+ */
+
 /** The loop over naturally aligned elements of a chunk (little-endian only: typed arrays read the machine's order). */
 export function alignedRoutine(spec: NumericSpec): AlignedRoutine {
   return cached("a", spec, () =>
     compile<AlignedRoutine>(spec, `function aligned(arr, from, to, out) {
       let n = 0;
-      for (let i = from; i < to; i++) { const v = arr[i]; if (${condition(spec)}) out[n++] = i; }
+      const end = to | 0;
+      for (let i = from | 0; i < end; i++) { const v = arr[i]; if (${condition(spec)}) out[n++] = i; }
       return n;
     }`),
   );
@@ -134,7 +142,9 @@ export function unalignedRoutine(spec: NumericSpec): UnalignedRoutine {
   return cached("u", spec, () =>
     compile<UnalignedRoutine>(spec, `function unaligned(dv, from, to, step, out) {
       let n = 0;
-      for (let p = from; p < to; p += step) { const v = dv.${GETTER[spec.type]}(p, ${little(spec)}); if (${condition(spec)}) out[n++] = p; }
+      const end = to | 0;
+      const by = step | 0;
+      for (let p = from | 0; p < end; p += by) { const v = dv.${GETTER[spec.type]}(p, ${little(spec)}); if (${condition(spec)}) out[n++] = p; }
       return n;
     }`),
   );
@@ -145,7 +155,8 @@ export function snapshotAlignedRoutine(spec: NumericSpec): SnapshotAlignedRoutin
   return cached("sa", spec, () =>
     compile<SnapshotAlignedRoutine>(spec, `function snapshotAligned(cur, old, delta, from, to, out) {
       let n = 0;
-      for (let i = from; i < to; i++) { const v = cur[i]; const o = old[i + delta]; if (${condition(spec)}) out[n++] = i; }
+      const end = to | 0;
+      for (let i = from | 0; i < end; i++) { const v = cur[i]; const o = old[i + delta]; if (${condition(spec)}) out[n++] = i; }
       return n;
     }`),
   );
@@ -157,7 +168,9 @@ export function snapshotUnalignedRoutine(spec: NumericSpec): SnapshotUnalignedRo
   return cached("su", spec, () =>
     compile<SnapshotUnalignedRoutine>(spec, `function snapshotUnaligned(dv, odv, delta, from, to, step, out) {
       let n = 0;
-      for (let p = from; p < to; p += step) { const v = dv.${g}(p, ${little(spec)}); const o = odv.${g}(p + delta, ${little(spec)}); if (${condition(spec)}) out[n++] = p; }
+      const end = to | 0;
+      const by = step | 0;
+      for (let p = from | 0; p < end; p += by) { const v = dv.${g}(p, ${little(spec)}); const o = odv.${g}(p + delta, ${little(spec)}); if (${condition(spec)}) out[n++] = p; }
       return n;
     }`),
   );
