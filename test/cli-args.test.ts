@@ -7,7 +7,7 @@ import { didYouMean, distance, parseCommandLine } from "../src/cli/args.ts";
 import type { Command } from "../src/cli/command.ts";
 import { jsonValue } from "../src/cli/output.ts";
 import { batchWindows, writeType, type AddressMatch } from "../src/cli/scans.ts";
-import { parseRange, parseType, parseValue, UsageError } from "../src/cli/util.ts";
+import { parseRange, parseType, parseValue, SCAN_TYPES, UsageError } from "../src/cli/util.ts";
 
 const command: Command = {
   name: "demo-parse",
@@ -85,7 +85,8 @@ describe("values and types", () => {
   test("one set of type names", () => {
     expect(parseType("float")).toBe("f32");
     expect(parseType("uint16")).toBe("u16");
-    expect(parseType("int", ["int", "string", "bytes"])).toBe("int");
+    expect(parseType("int", SCAN_TYPES)).toBe("int");
+    expect(parseType("int16", SCAN_TYPES)).toBe("int16");
     expect(usageError(() => parseType("int"))).toContain("any integer width");
     expect(usageError(() => parseType("int32"))).toContain("give i32 or u32");
     expect(usageError(() => parseType("i33"))).toContain('unknown type "i33"');
@@ -135,7 +136,7 @@ describe("batchWindows", () => {
 });
 
 describe("writeType", () => {
-  const match = (type: AddressMatch["type"]): AddressMatch => ({ address: 0x1000, types: [type], type, value: 1, previous: undefined });
+  const match = (type: AddressMatch["type"]): AddressMatch => ({ address: 0x1000, types: [type], readings: [type], type, value: 1, previous: undefined });
   test("the match's type, the signed one of its width for a negative value in an either-sign scan", () => {
     expect(writeType(match("u32"), "int", "5")).toBe("u32");
     expect(writeType(match("u32"), "int", "-5")).toBe("i32");

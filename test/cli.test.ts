@@ -260,7 +260,7 @@ describe("commands and their JSON", () => {
   test("scan: values listed by address with their widths together in int mode; JSON shape", async () => {
     const at = await t.map(t.info.page);
     await t.write(at + 0x10, new Uint8Array(new Float64Array([31.25]).buffer));
-    await t.write(at + 0x40, i32(74565)); // 0x12345: u32 and u64 (the next word is 0), not u8/u16
+    await t.write(at + 0x40, i32(74565)); // 0x12345: 32 and 64 bits of either sign (the next word is 0), not 8 or 16
     const within = `${at},${at + t.info.page}`;
     const text = pvm("scan", t.pid, "--type", "f64", "--within", within, "31.25");
     expect(text.status).toBe(0);
@@ -269,9 +269,12 @@ describe("commands and their JSON", () => {
     const int = json("scan", t.pid, "--type", "int", "--within", within, 74565);
     expect(int).toEqual({
       type: "int", count: 1, shown: 1, steps: [{ query: "74565", count: 1 }],
-      matches: [{ address: at + 0x40, addressHex: hex(at + 0x40), types: ["u32", "u64"], value: 74565, previous: null }],
+      matches: [{ address: at + 0x40, addressHex: hex(at + 0x40), types: ["i32", "u32", "i64", "u64"], value: 74565, previous: null }],
     });
-    expect(pvm("scan", t.pid, "--type", "int", "--within", within, 74565).stdout).toBe(`${hex(at + 0x40)}  u32 u64 74565\n`);
+    expect(pvm("scan", t.pid, "--type", "int", "--within", within, 74565).stdout).toBe(`${hex(at + 0x40)}  int32 int64 74565\n`);
+    // A negative value matches only the signed readings.
+    await t.write(at + 0x80, new Uint8Array(new BigInt64Array([-5n]).buffer));
+    expect(pvm("scan", t.pid, "--type", "int", "--within", within, -5).stdout).toBe(`${hex(at + 0x80)}  i8 i16 i32 i64 -5\n`);
   });
 
   test("scan narrows with further queries and prints the previous value", async () => {
@@ -329,7 +332,7 @@ describe("commands and their JSON", () => {
       const found = json("scan", t.pid, "--type", "int", "--untouched", "--within", within, 0x0123456789ab).matches;
       // Only what exists is read by default: the same matches.
       expect(json("scan", t.pid, "--type", "int", "--within", within, 0x0123456789ab).matches).toEqual(found);
-      expect(found.map((m: { address: number; types: string[] }) => [m.address, m.types])).toEqual([[at + 2 * cut - 8, ["u64"]], [at + 2 * cut, ["u64"]]]);
+      expect(found.map((m: { address: number; types: string[] }) => [m.address, m.types])).toEqual([[at + 2 * cut - 8, ["i64", "u64"]], [at + 2 * cut, ["i64", "u64"]]]);
     } finally {
       await t.unmap(at, size);
     }
@@ -465,8 +468,8 @@ describe("attach", () => {
     const within = `within ${at} ${at + t.info.page}`;
     const ok = pvm("attach", t.pid, "-c", `${within}; type int; 77; count; list; set 31337`);
     expect(ok.status).toBe(0);
-    // 77 at +0x100 matches as u8, u16, u32 and u64: one address.
-    expect(ok.stdout).toContain(`[0] ${hex(at + 0x100)}  u8 u16 u32 u64 77`);
+    // 77 at +0x100 matches at every width, with either sign: one address.
+    expect(ok.stdout).toContain(`[0] ${hex(at + 0x100)}  int8 int16 int32 int64 77`);
     expect(ok.stdout).toContain("1 match\n");
     expect(ok.stdout).toContain("wrote 31337 to 1 address\n");
     expect(new Int32Array((await t.read(at + 0x100, 4)).buffer)[0]).toBe(31337);

@@ -10,7 +10,7 @@
 import type { Process } from "../process.ts";
 import { existingRuns } from "../pagemap.ts";
 import { scan, selectRanges, type MemoryOptions, type Scan, type ScanMatch, type ScanOptions, type ScanValueType } from "../scan/index.ts";
-import { VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { isValueType, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 
 /** Bytes of memory per batch of a first scan. */
 const BATCH = 256 << 20;
@@ -99,6 +99,8 @@ export interface AddressMatch {
    * mode); a width that matched with both signs is shown as `int8` … `int64`.
    */
   types: string[];
+  /** Every reading that matched (`i32`, `u32`, …), narrowest first, signed before unsigned. */
+  readings: string[];
   /** The type its value is read and written as: the widest that matched. */
   type: ScanMatch["type"];
   /** The value at the last step, as the widest matching type reads it. */
@@ -145,11 +147,12 @@ export class BatchedScan {
     process: Process,
     type: ScanValueType,
     query: string,
-    options: MemoryOptions & Pick<ScanOptions, "align" | "encoding" | "tolerance">,
+    options: MemoryOptions & Pick<ScanOptions, "align" | "encoding" | "tolerance" | "endian">,
     step: BatchStepOptions = {},
   ): Promise<{ scan: BatchedScan; interrupted: boolean }> {
     // Cutting inside a range is exact only where no match can straddle the cut: aligned numeric values.
-    const natural = type !== "bytes" && type !== "string" && (options.align === undefined || (type !== "int" && options.align % VALUE_SIZE[type] === 0));
+    const width = isValueType(type) ? VALUE_SIZE[type] : /^int\d+$/.test(type) ? Number(type.slice(3)) / 8 : 0;
+    const natural = type !== "bytes" && type !== "string" && (options.align === undefined || (width > 0 && options.align % width === 0));
     const { windows: batches, total } = planBatches(process, options, natural ? 0 : null);
     const scans: Scan[] = [];
     let offset = 0;
@@ -187,32 +190,28 @@ export class BatchedScan {
     return { scan: new BatchedScan(process, type, scans), interrupted: false };
   }
 
-  /** Matches (address and width pairs in the `int` mode). */
+  /** Matches: of addresses (an address that matches in several readings counts once). */
   get count(): number {
     let n = 0;
     for (const s of this.#scans) n += s.count;
     return n;
   }
 
-  /** Distinct addresses that match (the count people see). */
+  /** Addresses that match (the same as {@link count}: the library counts each address once). */
   get addressCount(): number {
-    if (this.type !== "int") return this.count;
-    let n = 0;
-    for (const s of this.#scans) {
-      const a = s.addresses();
-      for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[i - 1]) n++;
-    }
-    return n;
+    return this.count;
   }
 
-  /** Match addresses in order (each address once). */
+  /** Match addresses in order. */
   addresses(): Float64Array {
-    const out: number[] = [];
-    for (const s of this.#scans) {
-      const a = s.addresses();
-      for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[i - 1]) out.push(a[i]!);
+    const parts = this.#scans.map((s) => s.addresses());
+    const out = new Float64Array(parts.reduce((n, a) => n + a.length, 0));
+    let k = 0;
+    for (const a of parts) {
+      out.set(a, k);
+      k += a.length;
     }
-    return Float64Array.from(out);
+    return out;
   }
 
   /** Steps taken (the first scan is 1). */
@@ -261,25 +260,14 @@ export class BatchedScan {
   }
 
   /**
-   * The matches by address: an address that matched at several widths comes
-   * once, with its types, narrowest first.
+   * The matches, each with the types it matched at (its readings in the
+   * either-sign types, narrowest first), as people see them.
    */
   *byAddress(): Generator<AddressMatch> {
-    let current: AddressMatch | null = null;
     for (const m of this) {
-      // A library that groups the readings of an address lists them with the match.
-      const readings = (m as { readings?: readonly { type: string }[] }).readings;
-      if (current && current.address === m.address) {
-        current.types.push(m.type);
-        current.type = m.type;
-        current.value = m.value;
-        current.previous = m.previous;
-        continue;
-      }
-      if (current) yield finish(current);
-      current = { address: m.address, types: readings ? readings.map((r) => r.type) : [m.type], type: m.type, value: m.value, previous: m.previous };
+      const types = m.readings ? m.readings.map((r) => r.type as string) : [m.type];
+      yield finish({ address: m.address, types, readings: [...types], type: m.type, value: m.value, previous: m.previous });
     }
-    if (current) yield finish(current);
   }
 }
 

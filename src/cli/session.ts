@@ -12,7 +12,7 @@ import { getValue, setValue, VALUE_SIZE, type Value, type ValueType } from "../t
 import { didYouMean } from "./args.ts";
 import { hex, type Progress } from "./output.ts";
 import { BatchedScan, sameValue, writeType, type AddressMatch } from "./scans.ts";
-import { hexDump, parseAddress, parseNumber, parseType, parseValue, TYPES_HELP, UsageError } from "./util.ts";
+import { hexDump, parseAddress, parseNumber, parseType, parseValue, SCAN_TYPES, TYPES_HELP, UsageError } from "./util.ts";
 
 /** Help of each session command: usage, what it does, an example. */
 export const SESSION_COMMANDS: Readonly<Record<string, { usage: string; help: string; example: string }>> = {
@@ -227,7 +227,7 @@ export class Session {
       this.#print(`type ${this.#type}`);
       return;
     }
-    this.#type = parseType(name, ["int", "string", "bytes"] as const);
+    this.#type = parseType(name, SCAN_TYPES);
     this.#scan = null;
   }
 

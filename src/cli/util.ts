@@ -52,7 +52,10 @@ export const TYPE_ALIASES: Readonly<Record<string, ValueType>> = {
 
 /** What each type word means, for help texts. */
 export const TYPES_HELP =
-  "i8 u8 i16 u16 i32 u32 i64 u64 f32 f64 (aliases uint8…uint64, float, double); scans also take int (any integer width, either sign), string and bytes";
+  "i8 u8 i16 u16 i32 u32 i64 u64 f32 f64 (aliases uint8…uint64, float, double); scans also take int (any integer width, either sign), int8 int16 int32 int64 (either sign), string and bytes";
+
+/** The types a scan takes besides the value types. */
+export const SCAN_TYPES = ["int", "int8", "int16", "int32", "int64", "string", "bytes"] as const;
 
 /**
  * A type name: one of the value types or an alias of one, or one of `extra`

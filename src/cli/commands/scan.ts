@@ -12,7 +12,7 @@ import { hex, jsonAddress, jsonValue, type Output } from "../output.ts";
 import { BatchedScan, planBatches, type AddressMatch } from "../scans.ts";
 import { show } from "../session.ts";
 import { openTarget } from "../target.ts";
-import { parseRange, parseType, TYPES_HELP, UsageError } from "../util.ts";
+import { parseRange, parseType, SCAN_TYPES, TYPES_HELP, UsageError } from "../util.ts";
 
 /** Options that select memory, shared by scan and find. */
 const MEMORY_OPTIONS = {
@@ -36,7 +36,7 @@ function memoryOptions(options: Options): MemoryOptions {
 
 /** A match as JSON. */
 function jsonMatch(m: AddressMatch) {
-  return { ...jsonAddress(m.address), types: m.types, value: jsonValue(m.value), previous: m.previous === undefined ? null : jsonValue(m.previous) };
+  return { ...jsonAddress(m.address), types: m.readings, value: jsonValue(m.value), previous: m.previous === undefined ? null : jsonValue(m.previous) };
 }
 
 function printMatches(out: Output, scan: BatchedScan, limit: number): number {
@@ -74,7 +74,7 @@ export const scanCommand: Command = {
     const proc = openTarget(args[0]);
     const queries = args.slice(1);
     if (queries.length === 0) throw new UsageError("missing QUERY");
-    const type = parseType(options.string("type") ?? "i32", ["int", "string", "bytes"] as const);
+    const type = parseType(options.string("type") ?? "i32", SCAN_TYPES);
     const align = options.number("align");
     const limit = options.number("limit", 20);
     if (limit < 0) throw new UsageError("--limit must not be negative");
