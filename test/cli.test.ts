@@ -244,6 +244,17 @@ describe("commands and their JSON", () => {
     expect(pvm("write", t.pid, t.info.ro, "u8", 0x72, "--force").stdout).toContain("u8 65 -> 114"); // back to "read-only!"
   });
 
+  test("--big-endian in write, read, resolve and scan", async () => {
+    const at = await t.map(t.info.page);
+    expect(pvm("write", t.pid, at + 8, "u32", 0x01020304, "--big-endian").status).toBe(0);
+    expect([...(await t.read(at + 8, 4))]).toEqual([1, 2, 3, 4]);
+    expect(json("read", t.pid, at + 8, "u32", "--big-endian")[0].value).toBe(0x01020304);
+    expect(json("read", t.pid, at + 8, "u32")[0].value).toBe(0x04030201);
+    expect(json("resolve", t.pid, hex(at + 8), "u32", "--big-endian").value).toBe(0x01020304);
+    const found = json("scan", t.pid, "--type", "u32", "--big-endian", "--within", `${at},${at + t.info.page}`, 0x01020304);
+    expect(found.matches.map((m: { address: number }) => m.address)).toEqual([at + 8]);
+  });
+
   test("chains are taken wherever an address is: read, dump, write, resolve", async () => {
     const chain = "libcli.so+0x20 -> 0x8";
     expect(json("read", t.pid, chain, "i32")).toEqual([{ address: object + 8, addressHex: hex(object + 8), type: "i32", value: 4321 }]);

@@ -15,6 +15,9 @@ export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   "no-color": { type: "boolean", description: "no colour (also when NO_COLOR is set or output is not a terminal)" },
 };
 
+/** `--big-endian`, for the commands that read or write typed values. */
+export const BIG_ENDIAN_OPTION: OptionSpec = { type: "boolean", description: "the values are big-endian in memory (a console emulator's, network data)" };
+
 /** The option every data command takes. */
 export const JSON_OPTION: OptionSpec = { type: "boolean", description: "print JSON (see the README for the shapes)" };
 

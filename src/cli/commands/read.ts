@@ -4,6 +4,7 @@
  * @module
  */
 import { VALUE_SIZE, getValue } from "../../types.ts";
+import { BIG_ENDIAN_OPTION } from "../args.ts";
 import type { Command } from "../command.ts";
 import { hex, jsonAddress, jsonValue } from "../output.ts";
 import { openTarget } from "../target.ts";
@@ -15,9 +16,10 @@ export const read: Command = {
   usage: "TARGET ADDRESS|CHAIN [TYPE] [COUNT]",
   summary: "read COUNT typed values (default one i32), or a C string, at an address or pointer chain",
   description: `TYPE: ${TYPES_HELP.split(";")[0]}, or string (a NUL-terminated UTF-8 string of at most COUNT bytes, default 4096).`,
+  options: { "big-endian": BIG_ENDIAN_OPTION },
   json: true,
   examples: ['pvm read nethack 0x55d0c0de1000 i32', 'pvm read game "game+0x2af108 -> 0x10" f32 4', "pvm read 4242 0x7ffd0000 string --json"],
-  run({ args, out }) {
+  run({ args, options, out }) {
     const proc = openTarget(args[0]);
     const address = parseAddress(proc, args[1]);
     if (args.length > 4) throw new UsageError(`too many arguments (a chain with spaces must be quoted)`);
@@ -35,7 +37,8 @@ export const read: Command = {
     const size = VALUE_SIZE[type];
     const bytes = proc.read(address, size * count);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const values = Array.from({ length: count }, (_, i) => getValue(view, i * size, type));
+    const little = !options.flag("big-endian");
+    const values = Array.from({ length: count }, (_, i) => getValue(view, i * size, type, little));
     if (out.json) out.document(values.map((v, i) => ({ ...jsonAddress(address + i * size), type, value: jsonValue(v) })));
     else values.forEach((v, i) => out.line(`${out.paint("address", hex(address + i * size))}  ${String(v)}`));
   },

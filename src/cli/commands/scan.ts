@@ -7,6 +7,7 @@
 import type { RegionKind } from "../../maps.ts";
 import type { Process } from "../../process.ts";
 import { compilePattern, findPattern, type MemoryOptions } from "../../scan/index.ts";
+import { BIG_ENDIAN_OPTION } from "../args.ts";
 import type { Command, Options } from "../command.ts";
 import { hex, jsonAddress, jsonValue, type Output } from "../output.ts";
 import { BatchedScan, planBatches, type AddressMatch } from "../scans.ts";
@@ -67,6 +68,7 @@ export const scanCommand: Command = {
     align: { type: "string", value: "N", description: "address alignment (default: the type's size; 1 = every offset)" },
     delay: { type: "string", value: "MS", description: "milliseconds to wait between queries" },
     limit: { type: "string", short: "n", value: "N", description: "matches to print (default 20; 0 prints all)" },
+    "big-endian": BIG_ENDIAN_OPTION,
   },
   json: true,
   examples: ["pvm scan nethack --type int 17", "pvm scan game --type f32 --delay 2000 100 decreased", "pvm scan 4242 --within 0x7f0000000000,0x7f0001000000 -- -123456"],
@@ -98,7 +100,7 @@ export const scanCommand: Command = {
           break;
         }
         if (!scan) {
-          const first = await BatchedScan.start(proc, type, query, { ...memory, ...(align !== undefined ? { align } : {}) }, { signal, onProgress });
+          const first = await BatchedScan.start(proc, type, query, { ...memory, ...(align !== undefined ? { align } : {}), ...(options.flag("big-endian") ? { endian: "big" as const } : {}) }, { signal, onProgress });
           scan = first.scan;
           interrupted = first.interrupted;
         } else {

@@ -6,6 +6,7 @@
 import type { Process } from "../../process.ts";
 import { formatChain, PointerChain, type FreezeHandle, type PointerPath } from "../../trainer/index.ts";
 import { getValue, VALUE_SIZE, type ValueType } from "../../types.ts";
+import { BIG_ENDIAN_OPTION } from "../args.ts";
 import type { Command } from "../command.ts";
 import { hex, jsonAddress, jsonValue } from "../output.ts";
 import { show } from "../session.ts";
@@ -73,14 +74,15 @@ export const resolveCommand: Command = {
   usage: "TARGET CHAIN [TYPE]",
   summary: "follow a pointer chain; print the address and the value there (default i32)",
   description: 'CHAIN: "module+0x1a2b0 -> 0x10 -> 0x8" (arrows), "[[module+1a2b0]+10]+8" (brackets) or a plain address.',
+  options: { "big-endian": BIG_ENDIAN_OPTION },
   json: true,
   examples: ['pvm resolve game "libgame.so+0x1a2b0 -> 0x10 -> 0x8" f32', 'pvm resolve game "[[game+2af108]+10]+8" --json'],
-  run({ args, out }) {
+  run({ args, options, out }) {
     const proc = openTarget(args[0]);
     const at = parseAddress(proc, args[1], "CHAIN");
     const type = parseType(args[2] ?? "i32");
     const bytes = proc.read(at, VALUE_SIZE[type]);
-    const value = getValue(new DataView(bytes.buffer, bytes.byteOffset), 0, type);
+    const value = getValue(new DataView(bytes.buffer, bytes.byteOffset), 0, type, !options.flag("big-endian"));
     if (out.json) out.document({ chain: args[1], ...jsonAddress(at), type, value: jsonValue(value) });
     else out.line(`${out.paint("address", hex(at))}  ${type} ${String(value)}`);
   },
@@ -98,6 +100,7 @@ export const freezeCommand: Command = {
     for: { type: "string", value: "MS", description: "stop after MS milliseconds" },
     "allow-increase": { type: "boolean", description: "let the target raise the value (hold the higher one)" },
     "allow-decrease": { type: "boolean", description: "let the target lower the value" },
+    "big-endian": BIG_ENDIAN_OPTION,
   },
   json: true,
   examples: ["pvm freeze nethack 0x55d0c0de1000 i32 999", 'pvm freeze game "game+0x2af108 -> 0x10" f32 100 --json'],
@@ -124,6 +127,7 @@ export const freezeCommand: Command = {
         intervalMs,
         allowIncrease: options.flag("allow-increase"),
         allowDecrease: options.flag("allow-decrease"),
+        endian: options.flag("big-endian") ? "big" : "little",
         onError: (error) => {
           failure = error;
           fail();
@@ -180,6 +184,7 @@ export const watchCommand: Command = {
     type: { type: "string", short: "t", value: "TYPE", description: `value type (default i32): ${TYPES_HELP.split(";")[0]}` },
     interval: { type: "string", value: "MS", description: "milliseconds between polls (default 50)" },
     count: { type: "string", short: "n", value: "N", description: "stop after N changes" },
+    "big-endian": BIG_ENDIAN_OPTION,
   },
   json: true,
   examples: ["pvm watch nethack 0x55d0c0de1000 0x55d0c0de1004 --type i16", 'pvm watch game "game+0x2af108 -> 0x10" --json --count 5'],
@@ -202,6 +207,7 @@ export const watchCommand: Command = {
         addresses.map((address) => ({ address, type })),
         {
           intervalMs,
+          endian: options.flag("big-endian") ? "big" : "little",
           onChange: (change) => {
             if (seen >= limit) return;
             const from = jsonValue(change.old as never);

@@ -5,6 +5,7 @@
  * @module
  */
 import { VALUE_SIZE, getValue, setValue } from "../../types.ts";
+import { BIG_ENDIAN_OPTION } from "../args.ts";
 import type { Command } from "../command.ts";
 import { onExit } from "../exit.ts";
 import { hex } from "../output.ts";
@@ -31,7 +32,10 @@ export const write: Command = {
   usage: "TARGET ADDRESS|CHAIN TYPE VALUE | TARGET ADDRESS|CHAIN bytes HEX… | TARGET ADDRESS|CHAIN string TEXT",
   summary: "write a typed value, bytes or a NUL-terminated string; prints the value before and after",
   description: "TYPE: i8 u8 i16 u16 i32 u32 i64 u64 f32 f64 (aliases uint8…uint64, float, double). The write stays: pvm patch restores.",
-  options: { force: { type: "boolean", short: "f", description: "write read-only pages (code) through /proc/PID/mem" } },
+  options: {
+    force: { type: "boolean", short: "f", description: "write read-only pages (code) through /proc/PID/mem" },
+    "big-endian": BIG_ENDIAN_OPTION,
+  },
   examples: ['pvm write nethack "nethack-console+0x2af108" i32 5000', "pvm write 4242 0x7ffd1000 f32 -12.5", "pvm write 4242 0x401000 bytes 90 90 --force"],
   run({ args, options, out }) {
     const proc = openTarget(args[0]);
@@ -52,10 +56,11 @@ export const write: Command = {
     if (args.length > 4) throw new UsageError("too many arguments (a chain with spaces must be quoted)");
     const value = parseValue(type, args[3]);
     const bytes = new Uint8Array(new ArrayBuffer(VALUE_SIZE[type]));
-    setValue(new DataView(bytes.buffer), 0, type, value);
+    const little = !options.flag("big-endian");
+    setValue(new DataView(bytes.buffer), 0, type, value, little);
     const before = proc.read(address, bytes.length);
     proc.write(address, bytes, { force });
-    out.line(`${out.paint("address", hex(address))}  ${type} ${String(getValue(new DataView(before.buffer, before.byteOffset), 0, type))} -> ${String(value)}`);
+    out.line(`${out.paint("address", hex(address))}  ${type} ${String(getValue(new DataView(before.buffer, before.byteOffset), 0, type, little))} -> ${String(value)}`);
   },
 };
 
