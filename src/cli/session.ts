@@ -28,6 +28,7 @@ export const SESSION_COMMANDS: Readonly<Record<string, { usage: string; help: st
   set: { usage: "set VALUE [I…]", help: "write VALUE to every match, or to matches number I…", example: "set 999 0" },
   freeze: { usage: "freeze I [VALUE]", help: "hold match I at VALUE (default: its value now) until unfreeze or the end of the session", example: "freeze 0 999" },
   unfreeze: { usage: "unfreeze [I]", help: "release match I, or every freeze", example: "unfreeze" },
+  update: { usage: "update", help: "keep every match but read its value again, so that the next increased/decreased compares with now", example: "update" },
   undo: { usage: "undo", help: "back to the matches before the last step", example: "undo" },
   reset: { usage: "reset", help: "forget the scan", example: "reset" },
   pattern: { usage: "pattern PATTERN", help: "every address of a byte pattern (?? any byte, 4? nibble, : mask)", example: "pattern 48 8b ?? 4?" },
