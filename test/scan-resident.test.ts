@@ -6,7 +6,7 @@
  * cannot be read.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { PAGE_SIZE } from "../src/ffi/libc.ts";
 import { existingRuns, residentRuns } from "../src/pagemap.ts";
 import { Process } from "../src/process.ts";
@@ -88,6 +88,11 @@ function offsets(s: Scan, base: number): Float64Array {
   return s.addresses().map((a) => a - base);
 }
 
+/** VmPTE (page tables) of a process, in KiB. */
+function vmPte(pid: number): number {
+  return Number(/VmPTE:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+}
+
 /** Whether page `index` of the reservation exists (present or swapped) now. */
 function exists(t: Sparse, index: number): boolean {
   const { runs } = residentRuns(t.pid, [{ start: t.base + index * P, end: t.base + (index + 1) * P }]);
@@ -99,6 +104,7 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
   let b: Sparse;
   let modelA: Uint8Array;
   let rssStart = 0;
+  let pteStart = 0;
 
   beforeAll(async () => {
     // A: scanned resident-only. B: the same memory, scanned with full reads (resident: false) within the window.
@@ -108,6 +114,7 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
     await plant(a, modelA);
     await plant(b, new Uint8Array(WINDOW));
     rssStart = await a.rss();
+    pteStart = vmPte(a.pid);
   });
   afterAll(() => {
     a?.kill();
@@ -228,6 +235,13 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
     const grown = (await a.rss()) - rssStart;
     // Planted since the start: pages 1000 and 2 GiB + 8 (8 KiB); the window's full reads happened in B.
     expect(grown).toBeLessThan(1024);
+    // Stronger than VmRSS (a read of an untouched page may map the shared zero page, which VmRSS does not count):
+    // the page tables hold nothing but the pages written, per the pagemap entries, which show zero-page mappings too.
+    const { runs } = residentRuns(a.pid, [{ start: a.base, end: a.base + a.size }], { entries: true });
+    const pages: number[] = [];
+    for (let i = 0; i < runs[0]!.length; i += 2) for (let x = runs[0]![i]!; x < runs[0]![i + 1]!; x += P) pages.push((x - a.base) / P);
+    expect(pages).toEqual([16, 17, 18, 19, 600, 900, 1000, (2048 * MiB) / P]);
+    expect(vmPte(a.pid) - pteStart).toBeLessThan(64);
   });
 
   test("pages freed between scans read as zeros in next scans, without being faulted back in", async () => {
@@ -247,6 +261,30 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
     await s.next(0);
     expect(s.count).toBe(1);
     expect(exists(t, 5)).toBe(false);
+  });
+
+  test("an unknown-value scan above 4 GiB: resident-only it is small; a full read is refused before reading, naming the size and the way out", async () => {
+    const t = await start(5 * 1024);
+    await t.write(7 * P, le32(31));
+    const proc = new Process(t.pid);
+    const within: [number, number] = [t.base, t.base + t.size];
+    const rss = await t.rss();
+    const u = await scan(proc, "i32", "unknown", { within });
+    expect(u.count).toBe(t.size / 4);
+    expect(u.stats.read).toBe(P);
+    let error: unknown;
+    try {
+      await scan(proc, "i32", "unknown", { within, resident: false });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toContain("5.00 GiB");
+    expect((error as Error).message).toContain("within");
+    expect((await t.rss()) - rss).toBeLessThan(1024);
+    await t.write(7 * P, le32(32));
+    await u.next("increased");
+    expect(Array.from(u.addresses())).toEqual([t.base + 7 * P]);
   });
 
   test("a swapped-out page is still read", async () => {

@@ -296,8 +296,8 @@ function zeroPieces(runs: ArrayLike<number>): Float64Array {
   return out;
 }
 
-/** The largest snapshot kept in one SharedArrayBuffer. */
-export const MAX_SNAPSHOT = 2 ** 32 - 2 ** 16;
+/** The largest snapshot: one SharedArrayBuffer holds at most 4 GiB. */
+const MAX_SNAPSHOT = 2 ** 32;
 
 /** The error of a step stopped by the target's exit, with what was found before. */
 export type ScanExitError<T> = ProcessVmError & { partial: T };
