@@ -304,6 +304,8 @@ export function zeroFilled(region: Region): boolean {
 export interface MemoryLayout {
   /** Flat `[start, end)` pairs, ascending and disjoint: what must be read (existing pages, and all of file-backed and shared mappings). */
   runs: Float64Array;
+  /** The rest of the ranges: never-touched pages of private anonymous mappings, which hold zeros. Flat pairs, ascending. */
+  holes: Float64Array;
   /** How pagemap was read; `"off"` when not asked (`resident: false`). */
   source: PagemapSource | "off";
   /** Why pagemap could not be used, with `source: "none"`. */
@@ -339,7 +341,7 @@ export function existingRuns(
   if (!resident) {
     const runs: number[] = [];
     for (const r of ranges) if (r.end > r.start) pushRun(runs, r.start, r.end);
-    return { runs: Float64Array.from(runs), source: "off", selected, existing: selected };
+    return { runs: Float64Array.from(runs), holes: new Float64Array(0), source: "off", selected, existing: selected };
   }
   // Cut the ranges along the mappings: zero-filled pieces are asked of pagemap, the others are read whole.
   const pieces: { start: number; end: number; zero: boolean }[] = [];
@@ -364,6 +366,7 @@ export function existingRuns(
   const zero = pieces.filter((p) => p.zero);
   const found = zero.length > 0 ? residentRuns(pid, zero, options) : { source: "scan" as PagemapSource, runs: [] };
   const runs: number[] = [];
+  const holes: number[] = [];
   let z = 0;
   for (const p of pieces) {
     if (!p.zero) {
@@ -371,9 +374,15 @@ export function existingRuns(
       continue;
     }
     const rr = found.runs[z++]!;
-    for (let i = 0; i < rr.length; i += 2) pushRun(runs, rr[i]!, rr[i + 1]!);
+    let at = p.start;
+    for (let i = 0; i < rr.length; i += 2) {
+      if (rr[i]! > at) pushRun(holes, at, rr[i]!);
+      pushRun(runs, rr[i]!, rr[i + 1]!);
+      at = rr[i + 1]!;
+    }
+    if (at < p.end) pushRun(holes, at, p.end);
   }
   let existing = 0;
   for (let i = 0; i < runs.length; i += 2) existing += runs[i + 1]! - runs[i]!;
-  return { runs: Float64Array.from(runs), source: found.source, reason: found.reason, selected, existing };
+  return { runs: Float64Array.from(runs), holes: Float64Array.from(holes), source: found.source, reason: found.reason, selected, existing };
 }

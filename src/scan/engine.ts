@@ -35,20 +35,20 @@ export type Matcher =
   | { kind: "bytes"; op: "eq" | "ne" | "changed" | "unchanged" | "any"; pattern: CompiledPattern | null; width: number };
 
 /**
- * `runs` (flat `[start, end)` pairs, ascending) are the bytes that exist; what lies outside them holds zeros and is
- * never read (pages of private anonymous mappings that are neither present nor swapped). `null`: everything exists.
+ * `holes` (flat `[start, end)` pairs, ascending) are never-touched pages of private anonymous mappings, which hold
+ * zeros: they are never read (reading them would make the kernel map them in the target). `null`: no holes.
  */
 export type Task =
-  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null }
+  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; holes: Float64Array | null }
   | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer }
   | {
-    kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null;
+    kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; holes: Float64Array | null;
     /** The previous level's pieces ({@link SNAP_PIECE} fields each) and their data. */
     parent: Float64Array; snap: SharedArrayBuffer | null;
   }
   | {
     kind: "next"; pid: number; matcher: Matcher; width: number; addresses: Float64Array; values: Uint8Array; from: number; to: number;
-    runs: Float64Array | null;
+    holes: Float64Array | null;
   };
 
 export interface TaskResult {
@@ -63,7 +63,7 @@ export interface TaskResult {
   skipped: number;
   /** Bytes transferred from the target. */
   resident: number;
-  /** Bytes taken as zeros without reading them (outside the task's runs). */
+  /** Bytes taken as zeros without reading them (in the task's holes). */
   zeroed: number;
   /** Snapshot tasks: bytes read from the start of each piece. */
   read?: Float64Array;
@@ -143,9 +143,9 @@ class Scratch {
   readonly local = new IovecTable(IOV_MAX);
   readonly remote = new IovecTable(IOV_MAX);
   readonly fn = nativeTransfer("process_vm_readv");
-  /** The current task's runs (see {@link Task}), a cursor into them, and its counters. */
-  runs: Float64Array | null = null;
-  rc = 0;
+  /** The current task's holes (see {@link Task}), a cursor into them, and its counters. */
+  holes: Float64Array | null = null;
+  hc = 0;
   transferred = 0;
   zeroed = 0;
   /** Old values of a snapshot comparison, laid out as the chunk buffer (made on first use). */
@@ -175,47 +175,51 @@ class Scratch {
     if (n > 0) this.transferred += n;
     return n;
   }
-  /** Starts a task over `runs`. */
-  begin(runs: Float64Array | null): void {
-    this.runs = runs;
-    this.rc = 0;
+  /** Starts a task with `holes`. */
+  begin(holes: Float64Array | null): void {
+    this.holes = holes;
+    this.hc = 0;
     this.transferred = 0;
     this.zeroed = 0;
   }
-  /** Whether `[start, end)` lies within one run (always, without runs). Calls ascend in `start`. */
-  within(start: number, end: number): boolean {
-    const runs = this.runs;
-    if (runs === null) return true;
-    let c = this.rc;
-    while (c < runs.length && runs[c + 1]! <= start) c += 2;
-    this.rc = c;
-    return c < runs.length && runs[c]! <= start && runs[c + 1]! >= end;
+  /** Whether no hole meets `[start, end)`. Calls ascend in `start`. */
+  clear(start: number, end: number): boolean {
+    const holes = this.holes;
+    if (holes === null) return true;
+    let c = this.hc;
+    while (c < holes.length && holes[c + 1]! <= start) c += 2;
+    this.hc = c;
+    return c >= holes.length || holes[c]! >= end;
   }
   /**
-   * `[address, address + length)` into the chunk buffer at `offset`: the parts
-   * within the runs read, the rest zeros (never read, so never faulted in).
-   * Returns how many bytes from the start are valid (a read stops at a fault,
-   * as a plain read would), or -errno when nothing could be read or the error
-   * is fatal. Calls ascend in `address`.
+   * `[address, address + length)` into the chunk buffer at `offset`: read,
+   * except the parts in holes, which are zeros (never read, so never faulted
+   * in). Returns how many bytes from the start are valid (a read stops at a
+   * fault, as a plain read would), or -errno when nothing could be read or the
+   * error is fatal. Calls ascend in `address`.
    */
   fill(pid: number, offset: number, address: number, length: number): number {
-    if (this.within(address, address + length)) return this.read(pid, this.address + offset, address, length);
-    const runs = this.runs!;
+    if (this.clear(address, address + length)) return this.read(pid, this.address + offset, address, length);
+    const holes = this.holes!;
     const end = address + length;
-    this.u8.fill(0, offset, offset + length);
-    let got = 0;
-    for (let k = this.rc; k < runs.length && runs[k]! < end; k += 2) {
-      const s = Math.max(address, runs[k]!);
-      const e = Math.min(end, runs[k + 1]!);
-      const n = this.read(pid, this.address + offset + (s - address), s, e - s);
-      if (n !== e - s) {
-        if (n < 0 && fatal(-n)) return n;
-        this.zeroed += s - address - got;
-        return s - address + Math.max(0, n);
+    let at = address;
+    for (let k = this.hc; at < end; k += 2) {
+      const hs = k < holes.length ? Math.max(at, Math.min(end, holes[k]!)) : end;
+      if (hs > at) {
+        const n = this.read(pid, this.address + offset + (at - address), at, hs - at);
+        if (n !== hs - at) {
+          if (n < 0 && fatal(-n)) return n;
+          return at - address + Math.max(0, n);
+        }
       }
-      got += e - s;
+      if (k >= holes.length) break;
+      const he = Math.min(end, holes[k + 1]!);
+      if (he > hs) {
+        this.u8.fill(0, offset + (hs - address), offset + (he - address));
+        this.zeroed += he - hs;
+      }
+      at = Math.max(hs, he);
     }
-    this.zeroed += length - got;
     return length;
   }
   /** The old-values buffer: its bytes, a DataView and typed arrays over it. */
@@ -281,7 +285,7 @@ function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResul
   const arr = spec ? s.array(spec.type) : null;
   const pm = matcher.kind === "bytes" ? patternOf(matcher) : null;
   const offs = s.out;
-  s.begin(task.runs);
+  s.begin(task.holes);
   for (let q = 0; q < pieces.length; q += PIECE) {
     const start = pieces[q]!;
     const end = start + pieces[q + 1]!;
@@ -378,7 +382,7 @@ function runSnapshot(s: Scratch, task: Extract<Task, { kind: "snapshot" }>): Tas
 function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): TaskResult {
   const { pid, matcher, width: w, align, pieces, parent, snap } = task;
   const out = new Out(w);
-  s.begin(task.runs);
+  s.begin(task.holes);
   const offs = s.out;
   let bytes = 0;
   let skipped = 0;
@@ -468,7 +472,7 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
 
 function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult {
   const { pid, matcher, width: w, addresses, values, from, to } = task;
-  s.begin(task.runs);
+  s.begin(task.holes);
   // A next scan keeps at most `to - from` matches: the output is allocated once, at that size.
   const cap = Math.max(1, to - from);
   const A = new Float64Array(cap);
@@ -530,7 +534,7 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
       }
       const len = e - st;
       const lpos = pos + ((st % 8 - pos) & 7); // keep local offset ≡ address mod 8
-      if (!s.within(st, e)) {
+      if (!s.clear(st, e)) {
         if (spans > 0) break; // ends this batch; taken alone next
         // Partly or wholly outside the existing bytes: zeros there, never read.
         const got = s.fill(pid, st % 8, st, len);

@@ -8,9 +8,9 @@ import { PAGE_SIZE } from "../ffi/libc.ts";
 import type { Region } from "../maps.ts";
 import type { Process } from "../process.ts";
 import { getValue, isValueType, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
-import { existingRuns, type MemoryLayout, type PagemapSource } from "../pagemap.ts";
+import { existingRuns, zeroFilled, type MemoryLayout, type PagemapSource } from "../pagemap.ts";
 import { PIECE, CHUNK, SNAP_PIECE, ZERO, type Matcher, type Task, type TaskResult } from "./engine.ts";
-import { gaps, logicalRanges, readPositions, unionRuns } from "./layout.ts";
+import { gaps, intersectRuns, logicalRanges, readPositions } from "./layout.ts";
 import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } from "./pattern.ts";
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
 import { intModeType, numericSpec, rawQuery, wrapIntQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
@@ -639,15 +639,25 @@ function noteSource(stats: ScanStats, layout: MemoryLayout): void {
   }
 }
 
-/** The runs handed to the engine: null when everything is read anyway. */
-function engineRuns(layout: MemoryLayout): Float64Array | null {
-  return layout.source === "off" || layout.source === "none" ? null : sharedCopy(layout.runs);
+/** The holes handed to the engine (never-touched pages, not to be read): null when there are none. */
+function engineHoles(layout: MemoryLayout): Float64Array | null {
+  return layout.holes.length === 0 ? null : sharedCopy(layout.holes);
+}
+
+/** The first index in `[from, to)` of ascending `a` whose value is >= `x`. */
+function lowerBound(a: Float64Array, x: number, from: number, to: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const pageDown = (a: number): number => a - (a % PAGE_SIZE);
 const pageUp = (a: number): number => pageDown(a + PAGE_SIZE - 1);
-/** Pages of flat matches closer than this are asked of pagemap as one range. */
-const PAGEMAP_GAP = 1 << 20;
 
 async function nextLevel(
   process: Process,
@@ -666,20 +676,27 @@ async function nextLevel(
   const results: (TaskResult | undefined)[] = [];
   const control = (total: number, threads: number) => ({ signal: options.signal, onProgress: options.onProgress, threads, total });
   if (parent.flat > 0) {
-    let runs: Float64Array | null = null;
+    let holes: Float64Array | null = null;
     if (resident) {
-      const spans: number[] = [];
-      for (let i = 0; i < parent.flat; i++) {
-        const a = parent.addresses[i]!;
-        const s0 = pageDown(a);
-        const e0 = pageUp(a + w);
-        const n = spans.length;
-        if (n > 0 && s0 - spans[n - 1]! <= PAGEMAP_GAP) spans[n - 1] = Math.max(spans[n - 1]!, e0);
-        else spans.push(s0, e0);
+      // Of each private anonymous mapping, the pages from its first match to its last: only there can a match lie
+      // in a hole. Anything else (other mappings, addresses no longer mapped) is read as it is.
+      const addresses = parent.addresses;
+      const ranges: { start: number; end: number }[] = [];
+      let i = 0;
+      for (const region of maps) {
+        if (!zeroFilled(region)) continue;
+        i = lowerBound(addresses, region.start, i, parent.flat);
+        if (i >= parent.flat) break;
+        if (addresses[i]! >= region.end) continue;
+        const j = lowerBound(addresses, region.end, i, parent.flat);
+        ranges.push({ start: pageDown(addresses[i]!), end: Math.min(region.end, pageUp(addresses[j - 1]! + w)) });
+        i = j;
       }
-      const layout = existingRuns(pid, maps, rangesOf(spans), true);
-      noteSource(stats, layout);
-      runs = engineRuns(layout);
+      if (ranges.length > 0) {
+        const layout = existingRuns(pid, maps, ranges, true);
+        noteSource(stats, layout);
+        holes = engineHoles(layout);
+      }
     }
     const total = parent.flat * w;
     stats.selected += total;
@@ -687,7 +704,7 @@ async function nextLevel(
     const per = threads === 0 ? 16384 : Math.max(16384, Math.ceil(parent.flat / (threads * 16)));
     const tasks: Task[] = [];
     for (let i = 0; i < parent.flat; i += per) {
-      tasks.push({ kind: "next", pid, matcher, width: w, addresses: parent.addresses, values: parent.values, from: i, to: Math.min(parent.flat, i + per), runs });
+      tasks.push({ kind: "next", pid, matcher, width: w, addresses: parent.addresses, values: parent.values, from: i, to: Math.min(parent.flat, i + per), holes });
     }
     const outcome = await runTasks(tasks, control(total, threads));
     results.push(...outcome.results);
@@ -697,32 +714,31 @@ async function nextLevel(
   }
   if (parent.pieces.length > 0) {
     const ranges = logicalRanges(parent.pieces);
-    let now: ArrayLike<number> = ranges;
-    let runs: Float64Array | null = null;
+    let holes: Float64Array | null = null;
+    let nowZero: ArrayLike<number> = [];
     if (resident) {
       const layout = existingRuns(pid, maps, rangesOf(ranges), true);
       noteSource(stats, layout);
-      runs = engineRuns(layout);
-      if (runs) now = layout.runs;
+      holes = engineHoles(layout);
+      nowZero = layout.holes;
     }
-    // Positions whose bytes exist now or existed then are compared; the others were zeros and still are.
-    const then: number[] = [];
+    // Positions whose bytes were zeros without data then and are in holes now still are: the others are compared.
+    const thenZero: number[] = [];
     for (let k = 0; k < parent.pieces.length; k += SNAP_PIECE) {
-      if (parent.pieces[k + 2] !== ZERO) then.push(parent.pieces[k]!, parent.pieces[k]! + parent.pieces[k + 1]!);
+      if (parent.pieces[k + 2] === ZERO) thenZero.push(parent.pieces[k]!, parent.pieces[k]! + parent.pieces[k + 1]!);
     }
-    const touched = unionRuns(now, then);
-    const read = readPositions(ranges, touched, w);
+    const still = intersectRuns(nowZero, thenZero);
+    const read = readPositions(ranges, gaps(ranges, still), w);
     let total = 0;
     for (const r of read) total += r.end - r.start;
     stats.selected += bytesOf(ranges);
     const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
     const tasks: Task[] = piecesOf(read, taskSize(total, threads)).map((p) => ({
-      kind: "snapNext", pid, matcher, width: w, align: part.align, pieces: p, runs, parent: parent.pieces, snap: parent.data,
+      kind: "snapNext", pid, matcher, width: w, align: part.align, pieces: p, holes, parent: parent.pieces, snap: parent.data,
     }));
     const outcome = await runTasks(tasks, control(total, threads));
     results.push(...outcome.results);
     flat = mergeFlat(flat, concat(outcome.results, w), w);
-    const still = gaps(ranges, touched);
     stats.untouched += bytesOf(still);
     if (keepsZero(matcher)) pieces = zeroPieces(still);
     if (outcome.errno !== undefined) return { level: makeLevel(flat, pieces, null, w, part.align), outcome: { ...outcome, results } };
@@ -804,8 +820,8 @@ export async function scan(
   const ranges = selectRanges(maps, options);
   const rangePairs = pairsOf(ranges);
   const layout = existingRuns(process.pid, maps, ranges, resident);
-  const runs = engineRuns(layout);
-  const zeroRuns = runs ? gaps(rangePairs, layout.runs) : [];
+  const holes = engineHoles(layout);
+  const zeroRuns = Array.from(layout.holes);
   const stats: ScanStats = { selected: layout.selected, read: 0, untouched: bytesOf(zeroRuns), pagemap: layout.source };
   if (layout.reason !== undefined) stats.reason = layout.reason;
   const total = layout.existing;
@@ -836,7 +852,7 @@ export async function scan(
     }
     const read = readPositions(rangePairs, layout.runs, part.width);
     const tasks: Task[] = piecesOf(read, taskSize(total, threads)).map((pieces) => ({
-      kind: "first", pid: process.pid, matcher, width: part.width, align: part.align, pieces, runs,
+      kind: "first", pid: process.pid, matcher, width: part.width, align: part.align, pieces, holes,
     }));
     const outcome = await runTasks(tasks, control);
     skipped += skippedOf(outcome.results);
@@ -946,21 +962,21 @@ export async function findPattern(process: Process, pattern: string | CompiledPa
   const maps = process.maps();
   const ranges = selectRanges(maps, options);
   const layout = existingRuns(process.pid, maps, ranges, residentOption(options.resident));
-  const runs = engineRuns(layout);
+  const holes = engineHoles(layout);
   const total = layout.existing;
   const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
   const matcher: Matcher = { kind: "bytes", op: "eq", pattern: compiled, width: compiled.length };
   const rangePairs = pairsOf(ranges);
   const tasks: Task[] = piecesOf(readPositions(rangePairs, layout.runs, compiled.length), taskSize(total, threads)).map((pieces) => ({
-    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, runs,
+    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, holes,
   }));
   const outcome = await runTasks(tasks, { signal: options.signal, onProgress: options.onProgress, threads, total });
   const found: number[] = [];
   for (const r of outcome.results) if (r) for (let i = 0; i < r.count; i++) found.push(r.addresses[i]!);
   if (outcome.errno !== undefined) throw exitError(process, outcome, found);
-  if (runs && matchesZero(matcher)) {
+  if (holes && matchesZero(matcher)) {
     // A pattern that zero bytes satisfy matches all over the never-touched pages: every position there, in order.
-    const zero = gaps(rangePairs, layout.runs);
+    const zero = layout.holes;
     const merged: number[] = [];
     let i = 0;
     for (let z = 0; z < zero.length; z += 2) {
