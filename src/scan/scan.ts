@@ -263,6 +263,39 @@ function pieceBytes(level: Level, address: number, out: Uint8Array): void {
   }
 }
 
+/**
+ * Reads the `width` bytes at ascending addresses of a level's pieces: where
+ * they lie within one piece, straight from its data (or a zero buffer);
+ * across pieces, copied. Returns the DataView and offset to decode from.
+ */
+function pieceReader(level: Level, width: number): (address: number) => { dv: DataView; offset: number } {
+  const p = level.pieces;
+  const dataDv: DataView<ArrayBufferLike> = level.data ? new DataView(level.data) : ZERO_BYTES;
+  const zeros = new DataView(new ArrayBuffer(Math.max(8, width)));
+  const bytes = new Uint8Array(Math.max(8, width));
+  const bytesDv = new DataView(bytes.buffer);
+  const out: { dv: DataView<ArrayBufferLike>; offset: number } = { dv: zeros, offset: 0 };
+  let k = 0;
+  return (address) => {
+    while (k < p.length && p[k]! + p[k + 1]! <= address) k += SNAP_PIECE;
+    if (k < p.length && p[k]! <= address && address + width <= p[k]! + p[k + 1]!) {
+      const off = p[k + 2]!;
+      if (off === ZERO) {
+        out.dv = zeros;
+        out.offset = 0;
+      } else {
+        out.dv = dataDv;
+        out.offset = off + (address - p[k]!);
+      }
+      return out;
+    }
+    pieceBytes(level, address, bytes.subarray(0, width));
+    out.dv = bytesDv;
+    out.offset = 0;
+    return out;
+  };
+}
+
 const ZERO_BYTES = new DataView(new ArrayBuffer(64));
 const ZERO_OUT = new Int32Array(8);
 
@@ -546,8 +579,7 @@ export class Scan {
     const w = part.width;
     const lookup = parent && withValues ? previousLookup(parent, w) : undefined;
     const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
-    const bytes = new Uint8Array(w);
-    const bytesDv = new DataView(bytes.buffer);
+    const read = pieceReader(level, w);
     const match = (address: number, valueDv: DataView, offset: number): ScanMatch => {
       if (!withValues) return { address, value: 0, previous: undefined, type };
       const value = this.#decode(part, valueDv, offset);
@@ -565,8 +597,12 @@ export class Scan {
           yield match(level.addresses[i]!, dv, i * w);
           i++;
         }
-        if (withValues) pieceBytes(level, a, bytes);
-        yield match(a, bytesDv, 0);
+        if (!withValues) {
+          yield match(a, dv, 0);
+          continue;
+        }
+        const at = read(a);
+        yield match(a, at.dv, at.offset);
       }
     }
     for (; i < level.flat; i++) yield match(level.addresses[i]!, dv, i * w);
@@ -584,8 +620,7 @@ export class Scan {
 function previousLookup(level: Level, w: number): (address: number) => { dv: DataView; offset: number } | undefined {
   const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
   const lr = logicalRanges(level.pieces);
-  const bytes = new Uint8Array(w);
-  const bytesDv = new DataView(bytes.buffer);
+  const read = pieceReader(level, w);
   let i = 0;
   let r = 0;
   return (address) => {
@@ -593,8 +628,7 @@ function previousLookup(level: Level, w: number): (address: number) => { dv: Dat
     if (i < level.flat && level.addresses[i] === address) return { dv, offset: i * w };
     while (r < lr.length && lr[r + 1]! < address + w) r += 2;
     if (r >= lr.length || address < lr[r]!) return undefined;
-    pieceBytes(level, address, bytes);
-    return { dv: bytesDv, offset: 0 };
+    return read(address);
   };
 }
 
