@@ -287,6 +287,27 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
     expect(Array.from(u.addresses())).toEqual([t.base + 7 * P]);
   });
 
+  test("patterns longer than a page, across an untouched page: the same as a full read", async () => {
+    const [x, y] = [await start(64), await start(64)];
+    for (const t of [x, y]) {
+      await t.write(10 * P + 4000, Uint8Array.of(0xaa));
+      await t.write(12 * P + 100, Uint8Array.of(0xbb)); // page 11 stays untouched
+    }
+    const gap = 12 * P + 100 - (10 * P + 4000) - 1;
+    const long = `aa ${"?? ".repeat(gap)}bb`;
+    const zeros = `aa ${"00 ".repeat(gap)}bb`;
+    for (const pattern of [long, zeros, `${"00 ".repeat(5000)}aa`]) {
+      const r = (await findPattern(new Process(x.pid), pattern, { within: [x.base, x.base + 16 * P] })).map((v) => v - x.base);
+      const f = (await findPattern(new Process(y.pid), pattern, { within: [y.base, y.base + 16 * P], resident: false })).map((v) => v - y.base);
+      expect(r.length).toBeGreaterThan(0);
+      expect(r).toEqual(f);
+    }
+    expect(exists(x, 11)).toBe(false);
+    const s = await scan(new Process(x.pid), "bytes", long, { within: [x.base, x.base + 16 * P] });
+    expect(Array.from(s.addresses())).toEqual([x.base + 10 * P + 4000]);
+    expect(exists(x, 11)).toBe(false);
+  });
+
   test("a swapped-out page is still read", async () => {
     const t = await start(64);
     await t.write(3 * P + 4, le32(9191));
