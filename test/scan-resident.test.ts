@@ -263,28 +263,44 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
     expect(exists(t, 5)).toBe(false);
   });
 
-  test("an unknown-value scan above 4 GiB: resident-only it is small; a full read is refused before reading, naming the size and the way out", async () => {
+  test("an unknown-value scan of a 5 GiB reservation keeps only what exists", async () => {
     const t = await start(5 * 1024);
     await t.write(7 * P, le32(31));
     const proc = new Process(t.pid);
-    const within: [number, number] = [t.base, t.base + t.size];
-    const rss = await t.rss();
-    const u = await scan(proc, "i32", "unknown", { within });
+    const u = await scan(proc, "i32", "unknown", { within: [t.base, t.base + t.size] });
     expect(u.count).toBe(t.size / 4);
     expect(u.stats.read).toBe(P);
-    let error: unknown;
-    try {
-      await scan(proc, "i32", "unknown", { within, resident: false });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(RangeError);
-    expect((error as Error).message).toContain("5.00 GiB");
-    expect((error as Error).message).toContain("within");
-    expect((await t.rss()) - rss).toBeLessThan(1024);
     await t.write(7 * P, le32(32));
     await u.next("increased");
     expect(Array.from(u.addresses())).toEqual([t.base + 7 * P]);
+    expect(exists(t, 8)).toBe(false);
+  });
+
+  test("a snapshot larger than one chunk of storage (64 MiB): values across the seam compare as anywhere else", async () => {
+    const t = await start(80);
+    await t.fill(0, t.size, 0x5a);
+    const proc = new Process(t.pid);
+    const within: [number, number] = [t.base, t.base + t.size];
+    const seam = 64 * MiB; // the snapshot's data is stored from offset 0: its second chunk begins here
+    const aligned = await scan(proc, "i32", "unknown", { within });
+    const every = await scan(proc, "u32", "unknown", { within, align: 1 });
+    expect(every.count).toBe(t.size - 3);
+    await t.write(seam - 2, Uint8Array.of(0x11, 0x22, 0x33, 0x44));
+    await t.write(8, le32(1));
+    await t.write(t.size - 4, le32(2));
+    await aligned.next("changed");
+    expect(Array.from(aligned.addresses(), (a) => a - t.base)).toEqual([8, seam - 4, seam, t.size - 4]);
+    const values = [...aligned].map((m) => [m.value, m.previous]);
+    expect(values).toEqual([[1, 0x5a5a5a5a], [0x22115a5a, 0x5a5a5a5a], [0x5a5a4433, 0x5a5a5a5a], [2, 0x5a5a5a5a]]);
+    await every.next("changed");
+    const near = Array.from(every.addresses(), (a) => a - t.base).filter((o) => o > 64 && o < t.size - 64);
+    expect(near).toEqual([seam - 5, seam - 4, seam - 3, seam - 2, seam - 1, seam, seam + 1]);
+    const straddling = [...every].find((m) => m.address === t.base + seam - 2)!;
+    expect(straddling.value).toBe(0x44332211);
+    expect(straddling.previous).toBe(0x5a5a5a5a);
+    every.undo();
+    await every.next(0x44332211);
+    expect(Array.from(every.addresses(), (a) => a - t.base)).toEqual([seam - 2]);
   });
 
   test("patterns longer than a page, across an untouched page: the same as a full read", async () => {

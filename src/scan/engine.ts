@@ -25,6 +25,11 @@ export const PIECE = 4;
 export const SNAP_PIECE = 3;
 /** The offset of a snapshot piece that holds zeros and has no data. */
 export const ZERO = -1;
+/**
+ * Bytes per SharedArrayBuffer of a snapshot's data (one holds at most 4 GiB):
+ * offsets run on across the chunks, and no piece crosses from one to the next.
+ */
+export const SNAP_CHUNK = 1 << 26;
 
 const ESRCH = 3;
 const EPERM = 1;
@@ -40,11 +45,11 @@ export type Matcher =
  */
 export type Task =
   | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; holes: Float64Array | null }
-  | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer }
+  | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer[] }
   | {
     kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; holes: Float64Array | null;
     /** The previous level's pieces ({@link SNAP_PIECE} fields each) and their data. */
-    parent: Float64Array; snap: SharedArrayBuffer | null;
+    parent: Float64Array; snap: SharedArrayBuffer[] | null;
   }
   | {
     kind: "next"; pid: number; matcher: Matcher; width: number; addresses: Float64Array; values: Uint8Array; from: number; to: number;
@@ -354,7 +359,7 @@ function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResul
 function runSnapshot(s: Scratch, task: Extract<Task, { kind: "snapshot" }>): TaskResult {
   const { pid, pieces, snap } = task;
   s.begin(null);
-  const snapAddress = addressOf(snap as unknown as ArrayBuffer);
+  const chunkAddress = snap.map((b) => addressOf(b as unknown as ArrayBuffer));
   const read = new Float64Array(pieces.length / PIECE);
   let bytes = 0;
   let skipped = 0;
@@ -364,10 +369,12 @@ function runSnapshot(s: Scratch, task: Extract<Task, { kind: "snapshot" }>): Tas
     const start = pieces[q]!;
     const len = pieces[q + 1]!;
     const off = pieces[q + 3]!;
+    const chunk = Math.floor(off / SNAP_CHUNK);
+    const local = chunkAddress[chunk]! + (off - chunk * SNAP_CHUNK);
     let got = 0;
     while (got < len) {
       const step = Math.min(len - got, CHUNK);
-      const n = s.read(pid, snapAddress + off + got, start + got, step);
+      const n = s.read(pid, local + got, start + got, step);
       if (n < 0 && fatal(-n)) return { ...result(), errno: -n, errAddress: start + got };
       if (n > 0) got += n;
       if (n < step) break;
@@ -387,32 +394,42 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
   let bytes = 0;
   let skipped = 0;
   const old = s.old();
-  const snapU8 = snap ? new Uint8Array(snap) : null;
+  /** Views of the old values: the scratch copy, or a chunk of the snapshot's data. */
+  type Source = { arr: ArrayLike<number | bigint> | null; dv: DataView<ArrayBufferLike>; u8: Uint8Array<ArrayBufferLike> };
+  const numericType = matcher.kind === "numeric" ? matcher.spec.type : null;
+  const local: Source = { arr: numericType ? old.array(numericType) : null, dv: old.dv, u8: old.u8 };
+  const chunks: (Source | undefined)[] = [];
+  const chunkSource = (k: number): Source => {
+    let src = chunks[k];
+    if (!src) {
+      const b = snap![k]!;
+      src = { arr: numericType ? new ARRAY[numericType](b, 0, Math.floor(b.byteLength / w)) : null, dv: new DataView(b), u8: new Uint8Array(b) };
+      chunks[k] = src;
+    }
+    return src;
+  };
   // Old values: straight from the snapshot's data when one data piece holds them all, else copied into `old`.
-  let routine: (from: number, to: number, base: number, delta: number, local: boolean) => number;
+  let routine: (from: number, to: number, base: number, delta: number, src: Source) => number;
   if (matcher.kind === "numeric") {
     const spec = matcher.spec;
     if (align === w) {
       const f = snapshotAlignedRoutine(spec);
       const cur = s.array(spec.type);
-      const snapArr = snap ? new ARRAY[spec.type](snap, 0, Math.floor(snap.byteLength / w)) : null;
-      const locArr = old.array(spec.type);
-      routine = (from, to, _base, delta, local) => {
-        const c = f(cur, local ? locArr : snapArr!, delta / w, Math.ceil(from / w), Math.ceil(to / w), offs);
+      routine = (from, to, _base, delta, src) => {
+        const c = f(cur, src.arr!, delta / w, Math.ceil(from / w), Math.ceil(to / w), offs);
         for (let k = 0; k < c; k++) offs[k]! *= w;
         return c;
       };
     } else {
       const f = snapshotUnalignedRoutine(spec);
-      const snapDv = snap ? new DataView(snap) : null;
-      routine = (from, to, _base, delta, local) => f(s.dv, local ? old.dv : snapDv!, delta, from, to, align, offs);
+      routine = (from, to, _base, delta, src) => f(s.dv, src.dv, delta, from, to, align, offs);
     }
   } else {
     const op = matcher.op;
-    routine = (from, to, base, delta, local) => {
+    routine = (from, to, base, delta, src) => {
       let c = 0;
       const u8 = s.u8;
-      const o8 = local ? old.u8 : snapU8!;
+      const o8 = src.u8;
       for (let p = from; p < to; p++) {
         if ((base + p) % align !== 0) continue;
         let same = true;
@@ -450,7 +467,8 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
         const po = parent[pc + 2]!;
         let c: number;
         if (pc < parent.length && po !== ZERO && ps <= a && ps + parent[pc + 1]! >= a + n) {
-          c = routine(from, to, base, po + (a - ps) - lo, false);
+          const chunk = Math.floor(po / SNAP_CHUNK);
+          c = routine(from, to, base, po - chunk * SNAP_CHUNK + (a - ps) - lo, chunkSource(chunk));
         } else {
           old.u8.fill(0, lo, lo + n);
           for (let k = pc; k < parent.length && parent[k]! < a + n; k += SNAP_PIECE) {
@@ -458,9 +476,11 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
             if (off === ZERO) continue;
             const s0 = Math.max(a, parent[k]!);
             const e0 = Math.min(a + n, parent[k]! + parent[k + 1]!);
-            if (e0 > s0) old.u8.set(snapU8!.subarray(off + (s0 - parent[k]!), off + (e0 - parent[k]!)), lo + (s0 - a));
+            const chunk = Math.floor(off / SNAP_CHUNK);
+            const at = off - chunk * SNAP_CHUNK - parent[k]!;
+            if (e0 > s0) old.u8.set(chunkSource(chunk).u8.subarray(at + s0, at + e0), lo + (s0 - a));
           }
-          c = routine(from, to, base, 0, true);
+          c = routine(from, to, base, 0, local);
         }
         out.addMany(base, offs, c, 1, s.u8);
       }

@@ -9,7 +9,7 @@ import type { Region } from "../maps.ts";
 import type { Process } from "../process.ts";
 import { getValue, isValueType, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 import { existingRuns, zeroFilled, type MemoryLayout, type PagemapSource } from "../pagemap.ts";
-import { PIECE, CHUNK, SNAP_PIECE, ZERO, type Matcher, type Task, type TaskResult } from "./engine.ts";
+import { PIECE, CHUNK, SNAP_CHUNK, SNAP_PIECE, ZERO, type Matcher, type Task, type TaskResult } from "./engine.ts";
 import { gaps, intersectRuns, logicalRanges, readPositions } from "./layout.ts";
 import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } from "./pattern.ts";
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
@@ -87,7 +87,8 @@ interface Level {
   flat: number;
   /** {@link SNAP_PIECE} fields per piece: start, length, offset into `data` ({@link ZERO}: zeros). */
   pieces: Float64Array;
-  data: SharedArrayBuffer | null;
+  /** The pieces' bytes, in chunks of {@link SNAP_CHUNK} (offsets run on across them; no piece crosses two). */
+  data: SharedArrayBuffer[] | null;
   /** All matches: flat ones and positions in the pieces. */
   count: number;
 }
@@ -207,7 +208,7 @@ function mergeFlat(
   return { addresses, values, flat: n };
 }
 
-function makeLevel(flat: { addresses: Float64Array; values: Uint8Array; flat: number }, pieces: Float64Array, data: SharedArrayBuffer | null, width: number, align: number): Level {
+function makeLevel(flat: { addresses: Float64Array; values: Uint8Array; flat: number }, pieces: Float64Array, data: SharedArrayBuffer[] | null, width: number, align: number): Level {
   return { ...flat, pieces, data, count: flat.flat + snapCount(pieces, width, align) };
 }
 
@@ -244,7 +245,7 @@ function positions(start: number, end: number, width: number, align: number): nu
 function pieceBytes(level: Level, address: number, out: Uint8Array): void {
   out.fill(0);
   const p = level.pieces;
-  const data = level.data ? new Uint8Array(level.data) : null;
+  const data = level.data;
   const end = address + out.length;
   // First piece ending after `address` (binary search).
   let lo = 0;
@@ -259,7 +260,9 @@ function pieceBytes(level: Level, address: number, out: Uint8Array): void {
     if (off === ZERO || !data) continue;
     const s0 = Math.max(address, p[k]!);
     const e0 = Math.min(end, p[k]! + p[k + 1]!);
-    if (e0 > s0) out.set(data.subarray(off + (s0 - p[k]!), off + (e0 - p[k]!)), s0 - address);
+    const chunk = Math.floor(off / SNAP_CHUNK);
+    const at = off - chunk * SNAP_CHUNK - p[k]!;
+    if (e0 > s0) out.set(new Uint8Array(data[chunk]!, at + s0, e0 - s0), s0 - address);
   }
 }
 
@@ -270,7 +273,7 @@ function pieceBytes(level: Level, address: number, out: Uint8Array): void {
  */
 function pieceReader(level: Level, width: number): (address: number) => { dv: DataView; offset: number } {
   const p = level.pieces;
-  const dataDv: DataView<ArrayBufferLike> = level.data ? new DataView(level.data) : ZERO_BYTES;
+  const views = (level.data ?? []).map((b) => new DataView(b));
   const zeros = new DataView(new ArrayBuffer(Math.max(8, width)));
   const bytes = new Uint8Array(Math.max(8, width));
   const bytesDv = new DataView(bytes.buffer);
@@ -284,8 +287,9 @@ function pieceReader(level: Level, width: number): (address: number) => { dv: Da
         out.dv = zeros;
         out.offset = 0;
       } else {
-        out.dv = dataDv;
-        out.offset = off + (address - p[k]!);
+        const chunk = Math.floor(off / SNAP_CHUNK);
+        out.dv = views[chunk]!;
+        out.offset = off - chunk * SNAP_CHUNK + (address - p[k]!);
       }
       return out;
     }
@@ -329,8 +333,6 @@ function zeroPieces(runs: ArrayLike<number>): Float64Array {
   return out;
 }
 
-/** The largest snapshot: one SharedArrayBuffer holds at most 4 GiB. */
-const MAX_SNAPSHOT = 2 ** 32;
 
 /** The error of a step stopped by the target's exit, with what was found before. */
 export type ScanExitError<T> = ProcessVmError & { partial: T };
@@ -927,21 +929,35 @@ async function takeSnapshot(
   zeroRuns: readonly number[],
   control: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; threads: number; total: number },
 ): Promise<{ level: Level; outcome: RunOutcome }> {
-  // Each run at an offset ≡ its address mod 8, so typed views of the snapshot stay aligned.
+  // Each run at an offset ≡ its address mod 8, so typed views of the snapshot stay aligned; a run that does not
+  // fit in what is left of a chunk goes on in the next one.
   let size = 0;
   const placed: { start: number; end: number; offset: number }[] = [];
   for (let i = 0; i < runs.length; i += 2) {
-    size += (((runs[i]! % 8) - size) % 8 + 8) % 8;
-    placed.push({ start: runs[i]!, end: runs[i + 1]!, offset: size });
-    size += runs[i + 1]! - runs[i]!;
+    let start = runs[i]!;
+    const end = runs[i + 1]!;
+    while (start < end) {
+      size += (((start % 8) - size) % 8 + 8) % 8;
+      const room = SNAP_CHUNK - (size % SNAP_CHUNK);
+      if (room < 8) {
+        size += room; // the next chunk
+        continue;
+      }
+      const len = Math.min(end - start, room);
+      placed.push({ start, end: start + len, offset: size });
+      size += len;
+      start += len;
+    }
   }
-  if (size > MAX_SNAPSHOT) {
+  const data: SharedArrayBuffer[] = [];
+  try {
+    for (let at = 0; at < size; at += SNAP_CHUNK) data.push(new SharedArrayBuffer(Math.min(SNAP_CHUNK, size - at)));
+  } catch (error) {
     throw new RangeError(
-      `an unknown-value scan would keep ${(size / 2 ** 30).toFixed(2)} GiB of the target's memory, more than one snapshot holds (4 GiB): ` +
-        "select less memory (within, kinds, module), or scan for a value or a range instead",
+      `an unknown-value scan keeps ${(size / 2 ** 30).toFixed(2)} GiB of the target's memory, and that much could not be allocated ` +
+        `(${(error as Error).message}): select less memory (within, kinds, module), or scan for a value or a range instead`,
     );
   }
-  const data = new SharedArrayBuffer(Math.max(8, size));
   const piecesList = piecesOf(placed, taskSize(control.total, control.threads));
   const tasks: Task[] = piecesList.map((pieces) => ({ kind: "snapshot", pid: process.pid, pieces, snap: data }));
   const outcome = await runTasks(tasks, control);
@@ -955,7 +971,8 @@ async function takeSnapshot(
       const start = pieces[q]!;
       const offset = pieces[q + 3]!;
       const m = got.length;
-      if (m > 0 && got[m - 3]! + got[m - 2]! === start && got[m - 1]! + got[m - 2]! === offset) got[m - 2]! += n;
+      // Contiguous pieces join, except where a chunk of the data begins.
+      if (m > 0 && got[m - 3]! + got[m - 2]! === start && got[m - 1]! + got[m - 2]! === offset && offset % SNAP_CHUNK !== 0) got[m - 2]! += n;
       else got.push(start, n, offset);
     }
   });
