@@ -36,6 +36,10 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 function vmRss(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) * 1024;
 }
+/** VmPTE (its page tables) of a process, in bytes. */
+function vmPte(pid: number): number {
+  return Number(/VmPTE:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) * 1024;
+}
 
 /** Resident bytes (smaps' Rss) of the mappings within `ranges`. */
 function residentWithin(pid: number, ranges: readonly { start: number; end: number }[]): number {
@@ -226,20 +230,23 @@ try {
     const selectedBytes = selected.reduce((n, r) => n + r.end - r.start, 0);
     const residentBytes = residentWithin(pid, selected);
     const rss0 = vmRss(pid);
+    const pte0 = vmPte(pid);
     const health = g.readI32(player);
     const first = await scan(g, "i32", health);
     if (!Array.from(first.addresses()).includes(player)) throw new Error("the resident scan missed the game's health");
     const residentMs = await timed(async () => void (await scan(g, "i32", g.readI32(player))));
     const rss1 = vmRss(pid);
+    const pte1 = vmPte(pid);
     // The full read once: it makes the game allocate every page it reads.
     const t0 = performance.now();
     const full = await scan(g, "i32", g.readI32(player), { resident: false });
     const fullMs = performance.now() - t0;
     const rss2 = vmRss(pid);
+    const pte2 = vmPte(pid);
     if (!Array.from(full.addresses()).includes(player)) throw new Error("the full read missed the game's health");
     console.log(`\n  fresh Bun process (the demo game): ${mib(selectedBytes)} selected (rw-p), ${mib(residentBytes)} of it resident (smaps Rss)`);
-    console.log(`  first i32 scan, resident only:   ${fmt(residentMs)}  read ${mib(first.stats.read)} (${(first.stats.read / residentBytes).toFixed(2)}x the resident writable bytes; goal <= 2x), pagemap: ${first.stats.pagemap}, VmRSS ${rss1 - rss0 >= 0 ? "+" : ""}${((rss1 - rss0) / 1024).toFixed(0)} KiB (goal < 1 MiB)`);
-    console.log(`  first i32 scan, resident: false: ${fmt(fullMs)}  read ${mib(full.stats.read)}, VmRSS +${mib(rss2 - rss1)}`);
+    console.log(`  first i32 scan, resident only:   ${fmt(residentMs)}  read ${mib(first.stats.read)} (${(first.stats.read / residentBytes).toFixed(2)}x the resident writable bytes; goal <= 2x), pagemap: ${first.stats.pagemap}, VmRSS ${rss1 - rss0 >= 0 ? "+" : ""}${((rss1 - rss0) / 1024).toFixed(0)} KiB (goal < 1 MiB), page tables +${((pte1 - pte0) / 1024).toFixed(0)} KiB`);
+    console.log(`  first i32 scan, resident: false: ${fmt(fullMs)}  read ${mib(full.stats.read)}, VmRSS +${mib(rss2 - rss1)}, page tables +${mib(pte2 - pte1)}`);
     console.log(`  resident only takes ${(residentMs / fullMs * 100).toFixed(2)}% of the full read's time (1/${(fullMs / residentMs).toFixed(0)}; goal <= 1/20)`);
   } finally {
     game.kill();
