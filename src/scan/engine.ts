@@ -44,7 +44,7 @@ export type Matcher =
  * zeros: they are never read (reading them would make the kernel map them in the target). `null`: no holes.
  */
 export type Task =
-  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; holes: Float64Array | null }
+  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; holes: Float64Array | null; addressesOnly?: boolean }
   | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer[] }
   | {
     kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; holes: Float64Array | null;
@@ -278,7 +278,8 @@ function patternOf(m: Matcher): PatternMatcher {
 
 function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResult {
   const { pid, matcher, width: w, align, pieces } = task;
-  const out = new Out(w);
+  // Pattern scans return addresses only: keeping each match's bytes would cost width bytes per match.
+  const out = new Out(task.addressesOnly ? 0 : w);
   let bytes = 0;
   let skipped = 0;
   const spec = matcher.kind === "numeric" ? matcher.spec : null;
