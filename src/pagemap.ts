@@ -276,8 +276,8 @@ export function residentRuns(pid: number, ranges: readonly { start: number; end:
 
 /**
  * Whether a never-touched page of `region` holds zeros without existing: a
- * private anonymous mapping (`heap`, `stack`, `thread-stack`, `anonymous`, or
- * `[anon:NAME]`). File-backed and shared mappings hold data that is not in the
+ * private anonymous mapping (`heap`, `stack`, `thread-stack`, `anonymous`,
+ * `[anon:NAME]`, or a private mapping of `/dev/zero`). File-backed and shared mappings hold data that is not in the
  * page tables, so they are always read.
  *
  * @example
@@ -295,6 +295,8 @@ export function zeroFilled(region: Region): boolean {
       return true;
     case "named":
       return region.path.startsWith("[anon:");
+    case "file":
+      return region.path === "/dev/zero"; // a private mapping of /dev/zero is anonymous memory
     default:
       return false;
   }
