@@ -141,6 +141,9 @@ function setU64(words: Uint32Array, index: number, value: number): void {
   words[2 * index + 1] = Math.floor(value / TWO_32) >>> 0;
 }
 
+/** Pagemap opened but could not be read (the process exited, …): everything is taken as existing. */
+class PagemapUnreadable extends Error {}
+
 const ENOTTY = 25;
 const EINVAL = 22;
 
@@ -170,7 +173,7 @@ function scanIoctl(fd: number, start: number, end: number, runs: number[]): bool
     const n = ioctlPointer(fd, PAGEMAP_SCAN, argAddress);
     if (n < 0) {
       if (-n === ENOTTY || -n === EINVAL) return false;
-      throw new Error(`PAGEMAP_SCAN failed with errno ${-n}`);
+      throw new PagemapUnreadable(`PAGEMAP_SCAN failed with errno ${-n}`);
     }
     decodePageRegions(vecWords, n, runs);
     const walkEnd = argWords[9]! * TWO_32 + argWords[8]!;
@@ -190,7 +193,12 @@ function readEntries(fd: number, start: number, end: number, runs: number[]): vo
     const first = start + p * PAGE_SIZE;
     let got = 0;
     while (got < n * 8) {
-      const r = readSync(fd, entryBuffer, got, n * 8 - got, (first / PAGE_SIZE) * 8 + got);
+      let r: number;
+      try {
+        r = readSync(fd, entryBuffer, got, n * 8 - got, (first / PAGE_SIZE) * 8 + got);
+      } catch (error) {
+        throw new PagemapUnreadable(`reading the pagemap entries failed: ${(error as Error).message}`);
+      }
       if (r <= 0) break;
       got += r;
     }
@@ -269,6 +277,9 @@ export function residentRuns(pid: number, ranges: readonly { start: number; end:
       out.push(clip(runs, r.start, r.end));
     }
     return { source: useScan ? "scan" : "entries", runs: out };
+  } catch (error) {
+    if (error instanceof PagemapUnreadable) return whole(error.message);
+    throw error;
   } finally {
     closeSync(fd);
   }
