@@ -24,13 +24,42 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { addressOf, ioctlPointer, PAGE_SIZE } from "./ffi/libc.ts";
 import type { Region } from "./maps.ts";
 
-/** `PAGEMAP_SCAN`: `_IOWR('f', 16, struct pm_scan_arg)` with a 96-byte argument (linux/fs.h). */
+/**
+ * `PAGEMAP_SCAN`: `_IOWR('f', 16, struct pm_scan_arg)` with a 96-byte argument (linux/fs.h), 0xc0606610.
+ *
+ * @example
+ * ```ts
+ * const n = ioctlPointer(pagemapFd, PAGEMAP_SCAN, addressOf(pmScanArg));
+ * ```
+ */
 export const PAGEMAP_SCAN = ((3 << 30) >>> 0) + (96 << 16) + (0x66 << 8) + 16;
-/** `sizeof(struct pm_scan_arg)`: twelve `__u64`. */
+/**
+ * `sizeof(struct pm_scan_arg)`: twelve `__u64` (size, flags, start, end, walk_end, vec, vec_len, max_pages,
+ * category_inverted, category_mask, category_anyof_mask, return_mask).
+ *
+ * @example
+ * ```ts
+ * const arg = new ArrayBuffer(PM_SCAN_ARG_SIZE);
+ * ```
+ */
 export const PM_SCAN_ARG_SIZE = 96;
-/** `sizeof(struct page_region)`: start, end, categories (three `__u64`). */
+/**
+ * `sizeof(struct page_region)`: start, end, categories (three `__u64`).
+ *
+ * @example
+ * ```ts
+ * const vec = new ArrayBuffer(4096 * PAGE_REGION_SIZE);
+ * ```
+ */
 export const PAGE_REGION_SIZE = 24;
-/** `PAGE_IS_*` categories of `PAGEMAP_SCAN` (linux/fs.h). */
+/**
+ * `PAGE_IS_*` categories of `PAGEMAP_SCAN` (linux/fs.h).
+ *
+ * @example
+ * ```ts
+ * const anyof = PAGE_IS.PRESENT | PAGE_IS.SWAPPED;
+ * ```
+ */
 export const PAGE_IS = { FILE: 1 << 2, PRESENT: 1 << 3, SWAPPED: 1 << 4, PFNZERO: 1 << 5, HUGE: 1 << 6 } as const;
 
 const TWO_32 = 4294967296;
