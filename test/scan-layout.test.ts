@@ -2,7 +2,7 @@
  * The interval arithmetic of resident-only scans (pure).
  */
 import { expect, test } from "bun:test";
-import { gaps, intersectRuns, logicalRanges, readPositions } from "../src/scan/layout.ts";
+import { gaps, intersectRuns, logicalRanges, readPositions, unionRuns } from "../src/scan/layout.ts";
 
 test("readPositions: starts whose bytes touch a run, clipped to the range, merged", () => {
   expect(readPositions([0, 100], [40, 60], 4)).toEqual([{ start: 37, end: 60, limit: 100 }]);
@@ -34,4 +34,10 @@ test("intersectRuns", () => {
   expect(intersectRuns([0, 10, 20, 30], [5, 25])).toEqual([5, 10, 20, 25]);
   expect(intersectRuns([0, 10], [10, 20])).toEqual([]);
   expect(intersectRuns([0, 100], [10, 20, 30, 40])).toEqual([10, 20, 30, 40]);
+});
+
+test("unionRuns", () => {
+  expect(unionRuns([0, 10, 20, 30], [5, 25])).toEqual([0, 30]);
+  expect(unionRuns([0, 10], [10, 20])).toEqual([0, 20]);
+  expect(unionRuns([], [1, 2])).toEqual([1, 2]);
 });

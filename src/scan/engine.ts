@@ -285,7 +285,7 @@ function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResul
   const spec = matcher.kind === "numeric" ? matcher.spec : null;
   const needle = spec ? exactNeedle(spec) : null;
   const needleBuf = needle ? Buffer.from(needle) : null;
-  const fast = spec !== null && align === w;
+  const fast = spec !== null && align === w && spec.big !== true;
   const aligned = spec && fast ? alignedRoutine(spec) : null;
   const unaligned = spec && !fast ? unalignedRoutine(spec) : null;
   const arr = spec ? s.array(spec.type) : null;
@@ -413,7 +413,7 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
   let routine: (from: number, to: number, base: number, delta: number, src: Source) => number;
   if (matcher.kind === "numeric") {
     const spec = matcher.spec;
-    if (align === w) {
+    if (align === w && spec.big !== true) {
       const f = snapshotAlignedRoutine(spec);
       const cur = s.array(spec.type);
       routine = (from, to, _base, delta, src) => {
@@ -504,7 +504,8 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
     ({ addresses: A.subarray(0, oc), values: V.subarray(0, oc * w), count: oc, bytes, skipped, resident: s.transferred, zeroed: s.zeroed });
   const numeric = matcher.kind === "numeric" ? matcher.spec : null;
   const span = numeric ? nextSpanRoutine(numeric) : null;
-  const old = numeric ? new ARRAY[numeric.type](values.buffer, values.byteOffset, values.byteLength / w) : values;
+  const old = numeric?.big ? new DataView(values.buffer, values.byteOffset, values.byteLength)
+    : numeric ? new ARRAY[numeric.type](values.buffer, values.byteOffset, values.byteLength / w) : values;
   const pattern = matcher.kind === "bytes" ? matcher.pattern : null;
   const op = matcher.kind === "bytes" ? matcher.op : "any";
   // Bytes: the same contract as the numeric routine, one match at a time.

@@ -113,3 +113,34 @@ export function intersectRuns(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return out;
 }
+
+/**
+ * The union of two sets of runs.
+ *
+ * @example
+ * ```ts
+ * unionRuns([0, 10, 20, 30], [5, 25]); // [0, 30]
+ * ```
+ */
+export function unionRuns(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    let s: number;
+    let e: number;
+    if (j >= b.length || (i < a.length && a[i]! <= b[j]!)) {
+      s = a[i]!;
+      e = a[i + 1]!;
+      i += 2;
+    } else {
+      s = b[j]!;
+      e = b[j + 1]!;
+      j += 2;
+    }
+    const n = out.length;
+    if (n > 0 && out[n - 1]! >= s) out[n - 1] = Math.max(out[n - 1]!, e);
+    else out.push(s, e);
+  }
+  return out;
+}
