@@ -219,6 +219,17 @@ export class BatchedScan {
     return this.#scans[0]?.steps ?? 1;
   }
 
+  /** Bytes of the last step: selected, read, and known to be zero without reading (summed over the batches). */
+  get stats(): { selected: number; read: number; untouched: number } {
+    const out = { selected: 0, read: 0, untouched: 0 };
+    for (const s of this.#scans) {
+      out.selected += s.stats.selected;
+      out.read += s.stats.read;
+      out.untouched += s.stats.untouched;
+    }
+    return out;
+  }
+
   /** Bytes that could not be read during the last step. */
   get skipped(): number {
     let n = 0;

@@ -9,7 +9,7 @@ import type { Process } from "../../process.ts";
 import { compilePattern, findPattern, type MemoryOptions } from "../../scan/index.ts";
 import { BIG_ENDIAN_OPTION } from "../args.ts";
 import type { Command, Options } from "../command.ts";
-import { hex, jsonAddress, jsonValue, type Output } from "../output.ts";
+import { bytes, hex, jsonAddress, jsonValue, type Output } from "../output.ts";
 import { BatchedScan, planBatches, type AddressMatch } from "../scans.ts";
 import { show } from "../session.ts";
 import { openTarget } from "../target.ts";
@@ -114,7 +114,10 @@ export const scanCommand: Command = {
         progress.end();
         if (interrupted) break;
         steps.push({ query, count: scan.addressCount });
-        if (progress.enabled) out.note(`${query}: ${scan.addressCount} match${scan.addressCount === 1 ? "" : "es"}`);
+        if (progress.enabled) {
+          const { selected, untouched } = scan.stats;
+          out.note(`${query}: ${scan.addressCount} match${scan.addressCount === 1 ? "" : "es"} (${bytes(selected - untouched)} read of ${bytes(selected)}; the rest was never touched)`);
+        }
       }
     } finally {
       progress.end();
