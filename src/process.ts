@@ -766,13 +766,13 @@ export class Process {
   }
   /** Big-endian. @example `proc.writeF32BE(address, 1.5)` */
   writeF32BE(address: number | bigint, value: number): void {
-    if (typeof value !== "number") throw new TypeError("value must be a number");
+    if (typeof value !== "number") throw new TypeError(`value must be a number (got ${describe(value)})`);
     this.#view.setFloat32(0, value, false);
     this.#put(address, 4);
   }
   /** Big-endian. @example `proc.writeF64BE(address, Math.PI)` */
   writeF64BE(address: number | bigint, value: number): void {
-    if (typeof value !== "number") throw new TypeError("value must be a number");
+    if (typeof value !== "number") throw new TypeError(`value must be a number (got ${describe(value)})`);
     this.#view.setFloat64(0, value, false);
     this.#put(address, 8);
   }
