@@ -311,11 +311,14 @@ export class Process {
    * name of its `argv[0]`, or, for an interpreter (bun, node, deno, python,
    * perl, ruby, a shell, java), the base name of the script it runs
    * (`argv[1]`). Sorted by pid; empty when none. The calling process is left
-   * out, and processes that vanish while looking are skipped.
+   * out, and processes that vanish while looking are skipped. Each `Process`
+   * holds two descriptors (its identity) until {@link close} or collection:
+   * close the ones you do not keep.
    *
    * @example
    * ```ts
-   * const [game] = Process.find("supertux2");
+   * const [game, ...others] = Process.find("supertux2");
+   * for (const p of others) p.close();
    * ```
    */
   static find(name: string): Process[] {
