@@ -178,7 +178,7 @@ describe("TARGET by name", () => {
     try {
       const out = pvm("read", NAME.slice(0, 10), t.info.data);
       expect(out.status).toBe(2);
-      expect(out.stderr).toContain(`processes match "${NAME.slice(0, 10)}"`);
+      expect(out.stderr).toContain(`2 processes have a name starting with "${NAME.slice(0, 10)}"; give a pid:`);
       expect(out.stderr).toContain(String(t.pid));
       expect(out.stderr).toContain(String(twin.pid));
       // The exact name wins over the prefix it shares with the twin.

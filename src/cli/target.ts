@@ -104,7 +104,8 @@ export function openTarget(spec: string | undefined): Process {
   if (found.length > 1) {
     const list = found.slice(0, 10).map((p) => `  ${String(p.pid).padStart(7)}  ${p.name.padEnd(16)} ${p.command.slice(0, 80)}`);
     if (found.length > 10) list.push(`  … ${found.length - 10} more`);
-    throw new UsageError(`${found.length} processes match "${spec}"; give a pid:\n${list.join("\n")}`);
+    const how = found.every((p) => p.names.includes(spec)) ? "are named" : "have a name starting with";
+    throw new UsageError(`${found.length} processes ${how} "${spec}"; give a pid:\n${list.join("\n")}`);
   }
   return new Process(found[0]!.pid);
 }

@@ -182,3 +182,4 @@ export function parseRange(text: string, what = "--within"): [number, number] {
 }
 
 export { hex } from "./output.ts";
+export { openTarget } from "./target.ts";
