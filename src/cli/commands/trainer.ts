@@ -93,7 +93,7 @@ export const freezeCommand: Command = {
   name: "freeze",
   interruptible: true,
   usage: "TARGET ADDRESS|CHAIN TYPE VALUE",
-  summary: "hold a value until Ctrl-C (a chain is followed again on every tick)",
+  summary: "hold a value until Ctrl-C (a chain is followed again on every tick); prints what it holds where",
   description: `TYPE: ${TYPES_HELP.split(";")[0]}. Ctrl-C releases the value and exits with status 130.`,
   options: {
     interval: { type: "string", value: "MS", description: "milliseconds between writes (default 100)" },
@@ -134,7 +134,7 @@ export const freezeCommand: Command = {
         },
       });
       event("hold", address);
-      if (!out.json) out.note(`holding ${type} ${String(value)} at ${hex(address)}${duration === undefined ? "; Ctrl-C releases it" : ""}`);
+      if (!out.json) out.line(`holding ${type} ${String(value)} at ${hex(address)}${duration === undefined ? "; Ctrl-C releases it" : ""}`);
     };
     hold(place.first);
     let lost = false;
@@ -154,7 +154,7 @@ export const freezeCommand: Command = {
               handle = null;
               lost = true;
               event("lost", null, { reason: place.why() });
-              if (!out.json) out.note(`the chain fails now (${place.why()}); waiting for it to lead somewhere again`);
+              if (!out.json) out.line(`waiting: ${place.why()}`);
             }
           } else if (lost || now !== handle?.address) {
             handle?.stop();
