@@ -39,6 +39,7 @@ export {
   nop,
   findPointerPaths,
   resolveAll,
+  restoreAll,
 } from "./trainer/index.ts";
 export type {
   ChainBase,
@@ -57,6 +58,7 @@ export type {
   PointerScanOptions,
   PointerScanProgress,
   PointerScanStats,
+  PatchOptions,
 } from "./trainer/index.ts";
 export { VALUE_SIZE, isValueType } from "./types.ts";
 export type { Value, ValueType } from "./types.ts";

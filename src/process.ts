@@ -28,6 +28,7 @@ import type {
   FreezeOptions,
   NopOptions,
   Patch,
+  PatchOptions,
   PointerPaths,
   PointerScanOptions,
   ResolvedChains,
@@ -693,6 +694,7 @@ export class Process {
 
   /**
    * Writes over code or data (read-only pages too), keeping the original bytes.
+   * Restored at exit and on SIGINT/SIGTERM/SIGHUP unless `{ keep: true }`.
    *
    * @example
    * ```ts
@@ -700,8 +702,8 @@ export class Process {
    * p.restore();
    * ```
    */
-  patch(address: number | bigint, bytes: ArrayBufferView | ArrayBuffer | readonly number[]): Patch {
-    return trainer.patch(this, address, bytes);
+  patch(address: number | bigint, bytes: ArrayBufferView | ArrayBuffer | readonly number[], options?: PatchOptions): Patch {
+    return trainer.patch(this, address, bytes, options);
   }
 
   /**

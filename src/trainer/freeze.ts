@@ -12,6 +12,7 @@ import { addressOf } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
 import { checkValue, getValue, setValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 import { transferBatch } from "./batch.ts";
+import { track, untrack, type Undoable } from "./cleanup.ts";
 import { trainerStats } from "./stats.ts";
 
 /** Options of {@link freeze}. */
@@ -36,6 +37,16 @@ export interface FreezeOptions {
    * cleared either way.
    */
   keepAlive?: boolean;
+  /**
+   * Leave this freeze out of the cleanup. By default every freeze is
+   * registered with the patches: it is stopped by {@link restoreAll}, at exit
+   * and on SIGINT, SIGTERM and SIGHUP (the process still dies of the signal).
+   * Stopping does not write the original value back: the value stays as last
+   * written, as when a freeze is unticked in Cheat Engine. A freeze made with
+   * `keep: true` is not stopped by {@link restoreAll} and installs no exit or
+   * signal listener (it still ends with this process: nothing writes it any more).
+   */
+  keep?: boolean;
 }
 
 /** A frozen value. */
@@ -71,6 +82,8 @@ class Entry implements FreezeHandle {
   readonly stopped: Promise<Error | null>;
   #resolve!: (error: Error | null) => void;
   #freezer: Freezer;
+  /** The registration with the exit/signal cleanup, `null` with `keep`. */
+  readonly undo: Undoable | null;
 
   constructor(freezer: Freezer, address: number, type: ValueType, value: Value, options: FreezeOptions) {
     this.#freezer = freezer;
@@ -84,6 +97,9 @@ class Entry implements FreezeHandle {
     this.options = options;
     this.flexible = Boolean(options.allowIncrease || options.allowDecrease);
     this.stopped = new Promise((resolve) => (this.#resolve = resolve));
+    this.undo = options.keep
+      ? null
+      : { undo: () => this.stop(), describe: () => `freeze of ${type} at 0x${address.toString(16)} in pid ${freezer.process.pid}` };
   }
 
   set(value: Value): void {
@@ -96,6 +112,7 @@ class Entry implements FreezeHandle {
   end(error: Error | null): boolean {
     if (!this.active) return false;
     this.active = false;
+    if (this.undo) untrack(this.undo);
     this.error = error;
     this.#resolve(error);
     return true;
@@ -301,5 +318,6 @@ export function freeze(process: Process, address: number | bigint, type: ValueTy
   const entry = new Entry(freezer, a, type, v, options);
   process.write(a, entry.bytes.subarray(0, entry.size));
   freezer.add(entry);
+  if (entry.undo) track(entry.undo);
   return entry;
 }
