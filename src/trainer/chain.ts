@@ -261,7 +261,7 @@ export class PointerChain {
     if (this.module !== null) {
       if (Number.isNaN(this.#moduleBase)) {
         const m = findModule(this.process.maps(), this.module);
-        if (!m) return this.#fail("module", 0, NaN);
+        if (!m) return this.#fail("module", 0, 0);
         this.#moduleBase = m.base;
       }
       address += this.#moduleBase;
@@ -470,7 +470,7 @@ export class PointerChainList {
       if (this.#parsed[i]!.module !== null) {
         const mb = this.#moduleBase[i]!;
         if (Number.isNaN(mb)) {
-          this.#fail(i, 2, 0, NaN);
+          this.#fail(i, 2, 0, 0);
           continue;
         }
         a += mb;
