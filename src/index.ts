@@ -40,6 +40,7 @@ export {
   findPointerPaths,
   resolveAll,
   restoreAll,
+  isChainLike,
 } from "./trainer/index.ts";
 export type {
   ChainBase,
@@ -59,6 +60,7 @@ export type {
   PointerScanProgress,
   PointerScanStats,
   PatchOptions,
+  AddressLike,
 } from "./trainer/index.ts";
 export { VALUE_SIZE, isValueType } from "./types.ts";
 export type { Value, ValueType } from "./types.ts";

@@ -2,7 +2,9 @@
  * Freezing: values written back on a timer. All the values frozen in one
  * process at one interval share a freezer, which writes them in one batched
  * `process_vm_writev` per tick (split in calls of 1024 entries, the kernel's
- * limit).
+ * limit). Values frozen through pointer chains are followed again each tick,
+ * all chains of a freezer together (one batched read per level), so a freeze
+ * moves with the object when the game replaces it.
  *
  * @module
  */
@@ -12,6 +14,7 @@ import { addressOf } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
 import { checkValue, getValue, setValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
 import { transferBatch } from "./batch.ts";
+import { isChainLike, PointerChain, PointerChainList, type ChainLike } from "./chain.ts";
 import { track, untrack, type Undoable } from "./cleanup.ts";
 import { trainerStats } from "./stats.ts";
 
@@ -47,12 +50,30 @@ export interface FreezeOptions {
    * signal listener (it still ends with this process: nothing writes it any more).
    */
   keep?: boolean;
+  /**
+   * For a freeze of a pointer chain: called when the chain breaks (`address`
+   * `null`, `error` a {@link PointerChainError} naming the link), when the
+   * address it resolves to cannot be written (`address` set, `error` a
+   * `ProcessVmError`), when it holds again (`error` `null`), and when it moves
+   * to a new address (the game replaced the object). The freeze goes on
+   * through all of these; only {@link FreezeHandle.stop} or the target's exit
+   * end it.
+   */
+  onChainChange?: (address: number | null, error: Error | null) => void;
 }
 
 /** A frozen value. */
 export interface FreezeHandle extends Disposable {
-  /** The frozen address. */
+  /** The frozen address; for a chain, the address it last resolved to (0 until it first resolves). */
   readonly address: number;
+  /** The chain, in arrow form, for a freeze of a pointer chain; `null` for an address. */
+  readonly chain: string | null;
+  /**
+   * For a chain: why the value is not held right now (a {@link PointerChainError}
+   * when a link is broken, a `ProcessVmError` when the address it resolves to
+   * cannot be written), `null` while it is held. Always `null` for an address.
+   */
+  readonly broken: Error | null;
   readonly type: ValueType;
   /** The value being written (it follows the target with `allowIncrease` / `allowDecrease`). */
   readonly value: Value;
@@ -68,8 +89,22 @@ export interface FreezeHandle extends Disposable {
   stop(): void;
 }
 
+/** Why a chain entry is not held: not broken, a broken link, a failed write. */
+const HELD = 0;
+const LINK = 1;
+const WRITE = 2;
+
 class Entry implements FreezeHandle {
-  readonly address: number;
+  address: number;
+  readonly chain: string | null;
+  /** The chain to follow each tick, `null` for an address. */
+  readonly target: PointerChain | null;
+  broken: Error | null = null;
+  /** HELD, LINK or WRITE. */
+  brokenBy = HELD;
+  /** Index in the freezer's write table and in its read table (-1: not flexible). */
+  writeIndex = 0;
+  readIndex = -1;
   readonly type: ValueType;
   readonly size: number;
   readonly bytes: Uint8Array;
@@ -85,9 +120,11 @@ class Entry implements FreezeHandle {
   /** The registration with the exit/signal cleanup, `null` with `keep`. */
   readonly undo: Undoable | null;
 
-  constructor(freezer: Freezer, address: number, type: ValueType, value: Value, options: FreezeOptions) {
+  constructor(freezer: Freezer, address: number, target: PointerChain | null, type: ValueType, value: Value, options: FreezeOptions) {
     this.#freezer = freezer;
     this.address = address;
+    this.target = target;
+    this.chain = target ? target.text : null;
     this.type = type;
     this.size = VALUE_SIZE[type];
     this.bytes = new Uint8Array(new ArrayBuffer(8));
@@ -99,7 +136,19 @@ class Entry implements FreezeHandle {
     this.stopped = new Promise((resolve) => (this.#resolve = resolve));
     this.undo = options.keep
       ? null
-      : { undo: () => this.stop(), describe: () => `freeze of ${type} at 0x${address.toString(16)} in pid ${freezer.process.pid}` };
+      : { undo: () => this.stop(), describe: () => `freeze of ${type} at ${this.chain ?? `0x${this.address.toString(16)}`} in pid ${freezer.process.pid}` };
+  }
+
+  /** Records a change of the chain's state and tells `onChainChange`. */
+  moved(brokenBy: number, error: Error | null): void {
+    this.brokenBy = brokenBy;
+    this.broken = error;
+    const report = this.options.onChainChange;
+    if (report) {
+      // after the tick: the callback may stop freezes, which reshapes the freezer's tables
+      const address = brokenBy === LINK ? null : this.address;
+      queueMicrotask(() => report(address, error));
+    }
   }
 
   set(value: Value): void {
@@ -148,6 +197,10 @@ class Freezer {
   #readRemote = new IovecTable(0);
   #readArena = new DataView(new ArrayBuffer(8));
   #readOk = new Uint8Array(1);
+  // the entries that follow a chain, resolved together each tick; rebuilt when entries come or go
+  #members = true;
+  #chainEntries: Entry[] = [];
+  #chains: PointerChainList | null = null;
 
   constructor(key: string, process: Process, intervalMs: number) {
     this.key = key;
@@ -157,6 +210,7 @@ class Freezer {
 
   add(entry: Entry): void {
     this.entries.push(entry);
+    this.#members = true;
     this.changed();
     if (!this.#timer) this.#timer = setInterval(() => this.tick(), this.intervalMs);
     this.#ref();
@@ -165,6 +219,7 @@ class Freezer {
   remove(entry: Entry): void {
     const i = this.entries.indexOf(entry);
     if (i >= 0) this.entries.splice(i, 1);
+    this.#members = true;
     this.changed();
     if (this.entries.length === 0) this.#close();
     else this.#ref();
@@ -189,6 +244,11 @@ class Freezer {
   #rebuild(): void {
     const entries = this.entries;
     const n = entries.length;
+    if (this.#members) {
+      this.#members = false;
+      this.#chainEntries = entries.filter((e) => e.target !== null);
+      this.#chains = this.#chainEntries.length > 0 ? new PointerChainList(this.process, this.#chainEntries.map((e) => e.target!)) : null;
+    }
     if (this.#local.capacity < n) {
       const cap = Math.max(n, this.#local.capacity * 2, 16);
       this.#local = new IovecTable(cap);
@@ -200,8 +260,12 @@ class Freezer {
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
       this.#arena.set(e.bytes.subarray(0, e.size), i * 8);
-      this.#local.set(i, base + i * 8, e.size);
-      this.#remote.set(i, e.address, e.size);
+      // a broken link writes nothing: zero lengths on both sides keep the tables in step
+      const size = e.brokenBy === LINK ? 0 : e.size;
+      e.writeIndex = i;
+      e.readIndex = -1;
+      this.#local.set(i, base + i * 8, size);
+      this.#remote.set(i, e.address, size);
     }
     this.#count = n;
     this.#flex = entries.filter((e) => e.flexible);
@@ -216,8 +280,10 @@ class Freezer {
     const rbase = addressOf(this.#readArena.buffer);
     for (let i = 0; i < f; i++) {
       const e = this.#flex[i]!;
-      this.#readLocal.set(i, rbase + i * 8, e.size);
-      this.#readRemote.set(i, e.address, e.size);
+      const size = e.brokenBy === LINK ? 0 : e.size;
+      e.readIndex = i;
+      this.#readLocal.set(i, rbase + i * 8, size);
+      this.#readRemote.set(i, e.address, size);
     }
     this.#dirty = false;
   }
@@ -227,14 +293,15 @@ class Freezer {
     if (this.#dirty) this.#rebuild();
     trainerStats.freezeTicks++;
     const pid = this.process.pid;
-    let faults: Entry[] | null = null; // made only on the rare tick where a write failed
+    let faults: Entry[] | null = null; // made only on the rare tick where a write to an address failed
     try {
+      if (this.#chains !== null) this.#follow(this.#chains);
       const f = this.#flex.length;
       if (f > 0) {
         transferBatch("process_vm_readv", pid, this.#readLocal, this.#readRemote, f, this.#readOk);
         for (let i = 0; i < f; i++) {
-          if (this.#readOk[i] === 0) continue; // the write below reports it
           const e = this.#flex[i]!;
+          if (this.#readOk[i] === 0 || e.brokenBy === LINK) continue; // the write below reports it
           const now = getValue(this.#readArena, i * 8, e.type);
           if ((e.options.allowIncrease && now > e.value) || (e.options.allowDecrease && now < e.value)) {
             e.value = now;
@@ -247,8 +314,20 @@ class Freezer {
       const n = this.#count;
       const done = transferBatch("process_vm_writev", pid, this.#local, this.#remote, n, this.#ok);
       if (done < n) {
-        faults = [];
-        for (let i = 0; i < n; i++) if (this.#ok[i] === 0) faults.push(this.entries[i]!);
+        for (let i = 0; i < n; i++) {
+          if (this.#ok[i] !== 0) continue;
+          const e = this.entries[i]!;
+          if (e.target === null) (faults ??= []).push(e);
+          else if (e.brokenBy === HELD) {
+            // a chain that leads to memory that cannot be written: wait for it to move (or the memory to come back)
+            e.moved(WRITE, new ProcessVmError({ errno: 14, syscall: "process_vm_writev", pid, address: e.address, length: e.size, hint: `pointer chain ${e.chain} leads to an address that cannot be written; the freeze goes on and holds the value once it can` }));
+          }
+        }
+      }
+      const c = this.#chainEntries.length;
+      for (let k = 0; k < c; k++) {
+        const e = this.#chainEntries[k]!;
+        if (e.brokenBy === WRITE && this.#ok[e.writeIndex] === 1) e.moved(HELD, null);
       }
     } catch (error) {
       // The target is gone (ESRCH) or out of reach: every freeze of this freezer stops, reported once each.
@@ -270,6 +349,43 @@ class Freezer {
     }
   }
 
+  /**
+   * Resolves every chain of this freezer (one batched read per level) and
+   * points its table entries at the results; a broken link gets zero lengths.
+   * Allocates nothing unless a chain changes state.
+   */
+  #follow(list: PointerChainList): void {
+    const addresses = list.resolve();
+    const entries = this.#chainEntries;
+    for (let k = 0; k < entries.length; k++) {
+      const e = entries[k]!;
+      const a = addresses[k]!;
+      if (a !== a) {
+        if (e.brokenBy === LINK) continue;
+        this.#aim(e, e.address, 0);
+        // the module may come back at another base: look it up again while the chain is broken
+        list.refresh();
+        e.moved(LINK, list.error(k));
+        continue;
+      }
+      if (a === e.address && e.brokenBy !== LINK) continue;
+      const was = e.brokenBy;
+      e.address = a;
+      this.#aim(e, a, e.size);
+      e.moved(was === WRITE ? WRITE : HELD, was === WRITE ? e.broken : null);
+    }
+  }
+
+  /** Points entry `e`'s write (and read) slots at `address` with `size` bytes. */
+  #aim(e: Entry, address: number, size: number): void {
+    this.#local.setLength(e.writeIndex, size);
+    this.#remote.set(e.writeIndex, address, size);
+    if (e.readIndex >= 0) {
+      this.#readLocal.setLength(e.readIndex, size);
+      this.#readRemote.set(e.readIndex, address, size);
+    }
+  }
+
   #report(stopped: Entry[], error: Error): void {
     let warned = false;
     for (const e of stopped) {
@@ -288,6 +404,14 @@ class Freezer {
  * one batched write per tick (plus one batched read when some allow increase
  * or decrease). The first write happens at once, so a bad address throws here.
  *
+ * `address` may be a pointer chain (`"libgame.so+0x1a2b0 -> 0x10 -> 0x8"`, a
+ * {@link PointerChain} or `{ base, offsets }`): it is followed again every
+ * tick, so the freeze holds the new object when the game replaces the old
+ * one. A chain that does not resolve (a null or dangling link, the module not
+ * loaded yet) does not throw: the freeze waits, `broken` says why, and it
+ * holds the value as soon as the chain resolves. `onChainChange` reports each
+ * break, recovery and move.
+ *
  * When the target exits, every freeze of it stops and each reports once
  * (`onError`, or one `console.warn`); nothing rejects. After `stop()` of the
  * last freeze, no timer is left.
@@ -302,10 +426,11 @@ class Freezer {
  * ammo.stop();
  * ```
  */
-export function freeze(process: Process, address: number | bigint, type: ValueType, value: Value, options: FreezeOptions = {}): FreezeHandle {
+export function freeze(process: Process, address: number | bigint | ChainLike, type: ValueType, value: Value, options: FreezeOptions = {}): FreezeHandle {
   if (!Object.hasOwn(VALUE_SIZE, type)) throw new TypeError(`unknown value type ${String(type)}`);
-  const a = Number(address);
-  if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`address must be a positive safe integer (got ${String(address)})`);
+  const target = isChainLike(address) ? new PointerChain(process, address) : null;
+  const a = target ? (target.tryResolve() ?? 0) : Number(address);
+  if (!target && (!Number.isSafeInteger(a) || a <= 0)) throw new RangeError(`address must be a positive safe integer (got ${String(address)})`);
   const intervalMs = options.intervalMs ?? 100;
   if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) throw new RangeError(`intervalMs must be a positive number (got ${intervalMs})`);
   const v = checkValue(type, value);
@@ -315,8 +440,20 @@ export function freeze(process: Process, address: number | bigint, type: ValueTy
     freezer = new Freezer(key, process, intervalMs);
     freezers.set(key, freezer);
   }
-  const entry = new Entry(freezer, a, type, v, options);
-  process.write(a, entry.bytes.subarray(0, entry.size));
+  const entry = new Entry(freezer, a, target, type, v, options);
+  if (target === null) process.write(a, entry.bytes.subarray(0, entry.size));
+  else if (a === 0) {
+    entry.brokenBy = LINK;
+    entry.broken = target.error();
+  } else {
+    try {
+      process.write(a, entry.bytes.subarray(0, entry.size));
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EFAULT") throw error;
+      entry.brokenBy = WRITE;
+      entry.broken = error as Error;
+    }
+  }
   freezer.add(entry);
   if (entry.undo) track(entry.undo);
   return entry;

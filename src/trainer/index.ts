@@ -4,8 +4,8 @@
  *
  * @module
  */
-export { formatChain, parseChain, PointerChain, PointerChainList, resolve, resolveAll } from "./chain.ts";
-export type { ChainBase, ChainLike, PointerChainSpec, ResolvedChains } from "./chain.ts";
+export { formatChain, isChainLike, parseChain, PointerChain, PointerChainList, resolve, resolveAll } from "./chain.ts";
+export type { AddressLike, ChainBase, ChainLike, PointerChainSpec, ResolvedChains } from "./chain.ts";
 export { PointerChainError } from "./errors.ts";
 export type { PointerChainFailure } from "./errors.ts";
 export { resetTrainerStats, trainerStats } from "./stats.ts";
