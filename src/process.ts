@@ -234,7 +234,27 @@ export class Process {
     // A short count means the range ran into a page the kernel could not access: report where.
     const errno = result < 0 ? -result : 14;
     const done = result < 0 ? 0 : result;
-    throw new ProcessVmError({ errno, syscall, pid: this.pid, address: Number(address) + done, length: length - done });
+    const at = Number(address) + done;
+    const hint = errno === 14 && syscall === "process_vm_writev" ? this.#writeFaultHint(at) : undefined;
+    throw new ProcessVmError({ errno, syscall, pid: this.pid, address: at, length: length - done, hint });
+  }
+
+  /** Why a write at `address` faulted, from the memory map: not mapped, or mapped without write permission (then: force). */
+  #writeFaultHint(address: number): string | undefined {
+    let regions: Region[];
+    try {
+      regions = this.maps();
+    } catch {
+      return undefined;
+    }
+    const r = regions.find((m) => address >= m.start && address < m.end);
+    if (!r) return `0x${address.toString(16)} is not mapped in pid ${this.pid}`;
+    if (r.writable) return undefined;
+    const what = r.path !== "" ? r.path : r.kind;
+    return (
+      `The mapping 0x${r.start.toString(16)}-0x${r.end.toString(16)} (${r.permissions} ${what}) is ${r.readable ? "readable but " : ""}not writable. ` +
+      `Write it with { force: true } (proc.write(address, data, { force: true }); pvm write … --force), which goes through /proc/${this.pid}/mem as a debugger does`
+    );
   }
 
   /**
