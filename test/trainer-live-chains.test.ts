@@ -27,9 +27,10 @@ async function replace(slot: number, old: number | null, value: number): Promise
   return object;
 }
 
-/** Waits until `check` holds, polling every 5 ms, for at most a second. */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+/** Waits until `check` holds, polling every 5 ms, for at most `ms` (default 2 s). */
+async function until(check: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
     if (await check()) return;
     await Bun.sleep(5);
   }
@@ -176,4 +177,47 @@ test("Process reads and writes follow a chain at every call", async () => {
   expect(() => proc.writeI32(chain, 1)).toThrow(/null pointer/);
   await t.unmap(b, page);
   await t.unmap(slot, page);
+});
+
+test("pvm watch and pvm freeze follow a chain live", async () => {
+  const main = new URL("../src/cli/main.ts", import.meta.url).pathname;
+  const slot = await t.map(page);
+  const a = await replace(slot, null, 20);
+  const chain = `0x${slot.toString(16)} -> 0x18`;
+  const children: Bun.Subprocess[] = [];
+  const start = (...args: string[]) => {
+    const child = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe" });
+    children.push(child);
+    const out = { text: "", child };
+    void (async () => {
+      for await (const chunk of child.stdout) out.text += new TextDecoder().decode(chunk);
+    })();
+    return out;
+  };
+  try {
+    const w = start("watch", String(t.pid), chain, "--interval", "10");
+    let n = 20;
+    await until(async () => {
+      await t.write(a + 0x18, i32(++n)); // until the watcher, once started, reports one
+      return w.text.includes(" -> ");
+    }, 20_000);
+    const f = start("freeze", String(t.pid), chain, "i32", "77", "--interval", "10");
+    await until(async () => (await readI32(a + 0x18)) === 77 && w.text.includes("-> 77"), 20_000);
+    await t.write(slot, ptr(0)); // the link breaks
+    await until(() => w.text.includes("-> null") && f.text.includes("waiting: "));
+    const b = await replace(slot, a, 30); // and resolves again, to a new object
+    await until(async () => (await readI32(b + 0x18)) === 77 && w.text.includes(`0x${(b + 0x18).toString(16)}  null -> `));
+    f.child.kill("SIGINT");
+    w.child.kill("SIGINT");
+    expect(await f.child.exited).toBe(0);
+    expect(await w.child.exited).toBe(0);
+    expect(w.text).toMatch(/-> null {2}\(pointer chain .* null pointer/);
+    expect(f.text).toContain(`holding i32 77 at ${chain} (0x${(a + 0x18).toString(16)})`);
+    expect(f.text).toMatch(/waiting: pointer chain .* null pointer/);
+    expect(f.text).toContain(`holding at 0x${(b + 0x18).toString(16)}`);
+    await t.unmap(b, page);
+    await t.unmap(slot, page);
+  } finally {
+    for (const child of children) child.kill();
+  }
 });
