@@ -94,12 +94,18 @@ function bigRange(value: bigint | number, signed: boolean): bigint {
  * `process_vm_writev`; typed reads reuse one scratch buffer and iovec pair, so
  * they allocate nothing (but the bigint of a 64-bit read).
  *
+ * Every read and write takes a pointer chain wherever it takes an address
+ * (`"libgame.so+0x1a2b0 -> 0x10"`, a `PointerChain`, `{ base, offsets }`): it
+ * is followed at each call, and a chain that does not resolve throws its
+ * `PointerChainError`.
+ *
  * @example
  * ```ts
  * import { Process } from "process-vm";
  * const [game] = Process.find("game");
  * const hp = game.readI32(0x5555_5555_8010);
  * game.writeI32(0x5555_5555_8010, hp + 100);
+ * game.writeI32("libgame.so+0x1a2b0 -> 0x10", 999); // followed now
  * console.log(game.module("libc.so.6").base.toString(16));
  * ```
  */

@@ -23,7 +23,14 @@
  * @module
  */
 
-/** Something to undo when this process ends: a patch to restore, a freeze to stop. */
+/**
+ * Something to undo when this process ends: a patch to restore, a freeze to stop.
+ *
+ * @example
+ * ```ts
+ * const entry: Undoable = { undo: () => p.restore(), describe: () => "patch at 0x1234" };
+ * ```
+ */
 export interface Undoable {
   /** Undoes it, synchronously. May throw; the error is reported and the others still run. */
   undo(): void;

@@ -28,7 +28,8 @@ export interface FreezeOptions {
   allowDecrease?: boolean;
   /**
    * Called once when this freeze stops on its own: the target exited (`ESRCH`),
-   * or the address can no longer be written (`EFAULT`). Without it, the stop is
+   * or the address can no longer be written (`EFAULT`; a freeze of a chain
+   * waits instead, see `onChainChange`). Without it, the stop is
    * reported once per freezer with `console.warn`. Either way, {@link FreezeHandle.stopped}
    * resolves with the error.
    */
