@@ -107,6 +107,8 @@ describe("a trainer process that ends leaves the target as it was", () => {
 
 describe("the registry in this process", () => {
   test("listeners are installed only while a patch or freeze is active", async () => {
+    // bun test runs every file in this process: what earlier files left active (in targets long gone) goes first
+    restoreAll();
     const base = { sigint: process.listenerCount("SIGINT"), exit: process.listenerCount("exit") };
     expect(cleanupState()).toEqual({ pending: 0, listening: false });
     const p = patch(proc, t.info.data + 0x200, [1, 2, 3, 4]);
@@ -131,6 +133,7 @@ describe("the registry in this process", () => {
   test("restoreAll undoes newest first, so overlapping patches come apart in order", async () => {
     const at = t.info.data + 0x300;
     const before = await t.read(at, 8);
+    restoreAll();
     patch(proc, at, [0xa1, 0xa2, 0xa3, 0xa4]);
     patch(proc, at + 2, [0xb1, 0xb2, 0xb3, 0xb4]);
     const f = freeze(proc, at + 16, "i32", 1, { intervalMs: 10 });
