@@ -68,6 +68,7 @@ describe("a trainer process that ends leaves the target as it was", () => {
     ["an uncaught exception", "throw", 1, null],
     ["an unhandled rejection", "reject", 1, null],
     ["process.exit(3)", "exit", 3, null],
+    ["the end of the script", "end", 0, null],
   ];
   for (const [name, mode, status, signal] of cases) {
     test(`${name}: the patch is restored, the freeze stops, exit status ${status}`, async () => {
