@@ -10,9 +10,10 @@
  */
 import { ProcessVmError } from "../errors.ts";
 import { IovecTable } from "../ffi/iovec.ts";
-import { addressOf } from "../ffi/libc.ts";
+import { addressOf, pinnedBuffer } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
-import { checkValue, getValue, setValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { checkValue, getValue, isValueType, setValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { checkInterval, checkOptions, checkProcess, describe, optionalBoolean, optionalFunction } from "../validate.ts";
 import { transferBatch } from "./batch.ts";
 import { isChainLike, PointerChain, PointerChainList, type ChainLike } from "./chain.ts";
 import { track, untrack, type Undoable } from "./cleanup.ts";
@@ -178,6 +179,8 @@ class Entry implements FreezeHandle {
 }
 
 const freezers = new Map<string, Freezer>();
+const processIds = new WeakMap<Process, number>();
+let nextProcessId = 0;
 
 /** The values frozen in one process at one interval, written together each tick. */
 class Freezer {
@@ -190,13 +193,13 @@ class Freezer {
   #count = 0;
   #local = new IovecTable(0);
   #remote = new IovecTable(0);
-  #arena = new Uint8Array(0);
+  #arena = new Uint8Array(pinnedBuffer(0));
   #ok = new Uint8Array(1);
   // the flexible entries' current values
   #flex: Entry[] = [];
   #readLocal = new IovecTable(0);
   #readRemote = new IovecTable(0);
-  #readArena = new DataView(new ArrayBuffer(8));
+  #readArena = new DataView(pinnedBuffer(8));
   #readOk = new Uint8Array(1);
   // the entries that follow a chain, resolved together each tick; rebuilt when entries come or go
   #members = true;
@@ -254,7 +257,7 @@ class Freezer {
       const cap = Math.max(n, this.#local.capacity * 2, 16);
       this.#local = new IovecTable(cap);
       this.#remote = new IovecTable(cap);
-      this.#arena = new Uint8Array(new ArrayBuffer(cap * 8));
+      this.#arena = new Uint8Array(pinnedBuffer(cap * 8));
       this.#ok = new Uint8Array(cap);
     }
     const base = addressOf(this.#arena.buffer);
@@ -275,7 +278,7 @@ class Freezer {
       const cap = Math.max(f, this.#readLocal.capacity * 2, 16);
       this.#readLocal = new IovecTable(cap);
       this.#readRemote = new IovecTable(cap);
-      this.#readArena = new DataView(new ArrayBuffer(cap * 8));
+      this.#readArena = new DataView(pinnedBuffer(cap * 8));
       this.#readOk = new Uint8Array(cap);
     }
     const rbase = addressOf(this.#readArena.buffer);
@@ -296,6 +299,8 @@ class Freezer {
     const pid = this.process.pid;
     let faults: Entry[] | null = null; // made only on the rare tick where a write to an address failed
     try {
+      // The pid still runs the program the values were frozen in (no exec, no reuse): else nothing is written.
+      this.process.verify();
       if (this.#chains !== null) this.#follow(this.#chains);
       const f = this.#flex.length;
       if (f > 0) {
@@ -428,20 +433,29 @@ class Freezer {
  * ```
  */
 export function freeze(process: Process, address: number | bigint | ChainLike, type: ValueType, value: Value, options: FreezeOptions = {}): FreezeHandle {
-  if (!Object.hasOwn(VALUE_SIZE, type)) throw new TypeError(`unknown value type ${String(type)}`);
-  const target = isChainLike(address) ? new PointerChain(process, address) : null;
-  const a = target ? (target.tryResolve() ?? 0) : Number(address);
-  if (!target && (!Number.isSafeInteger(a) || a <= 0)) throw new RangeError(`address must be a positive safe integer (got ${String(address)})`);
-  const intervalMs = options.intervalMs ?? 100;
-  if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) throw new RangeError(`intervalMs must be a positive number (got ${intervalMs})`);
-  const v = checkValue(type, value);
-  const key = `${process.pid}:${intervalMs}`;
-  let freezer = freezers.get(key);
-  if (!freezer) {
-    freezer = new Freezer(key, process, intervalMs);
-    freezers.set(key, freezer);
+  // Every argument and option is read once and checked before the first write: a bad one leaves nothing frozen.
+  checkProcess(process);
+  if (!isValueType(type)) throw new TypeError(`unknown value type ${describe(type)}`);
+  const chain = isChainLike(address);
+  if (!chain && typeof address !== "number" && typeof address !== "bigint") {
+    throw new TypeError(`address must be a number, a bigint or a pointer chain (got ${describe(address)})`);
   }
-  const entry = new Entry(freezer, a, target, type, v, options);
+  if (!chain && (!Number.isSafeInteger(Number(address)) || Number(address) <= 0)) {
+    throw new RangeError(`address must be a positive safe integer (got ${describe(address)})`);
+  }
+  const opts = freezeOptions(options);
+  const v = checkValue(type, value);
+  // One freezer per Process object and interval: a Process made after an exec must not share the old one's fate.
+  let id = processIds.get(process);
+  if (id === undefined) processIds.set(process, (id = nextProcessId++));
+  const key = `${id}:${opts.intervalMs}`;
+  let freezer = freezers.get(key);
+  const made = !freezer;
+  freezer ??= new Freezer(key, process, opts.intervalMs);
+  // A chain is parsed (SyntaxError) and followed once now; one that does not resolve yet waits.
+  const target = chain ? new PointerChain(process, address as ChainLike) : null;
+  const a = target ? (target.tryResolve() ?? 0) : Number(address);
+  const entry = new Entry(freezer, a, target, type, v, opts);
   if (target === null) process.write(a, entry.bytes.subarray(0, entry.size));
   else if (a === 0) {
     entry.brokenBy = LINK;
@@ -455,7 +469,23 @@ export function freeze(process: Process, address: number | bigint | ChainLike, t
       entry.broken = error as Error;
     }
   }
+  // Only a freeze whose first write landed (or whose chain waits) joins (or makes) a freezer and arms its timer.
+  if (made) freezers.set(key, freezer);
   freezer.add(entry);
   if (entry.undo) track(entry.undo);
   return entry;
+}
+
+/** Reads every option once (getters included) and checks it. */
+function freezeOptions(options: unknown): Readonly<FreezeOptions> & { readonly intervalMs: number } {
+  const o = checkOptions<FreezeOptions>(options);
+  return Object.freeze({
+    intervalMs: checkInterval(o.intervalMs, "options.intervalMs", 100),
+    allowIncrease: optionalBoolean(o.allowIncrease, "options.allowIncrease"),
+    allowDecrease: optionalBoolean(o.allowDecrease, "options.allowDecrease"),
+    onError: optionalFunction<(error: Error) => void>(o.onError, "options.onError"),
+    keepAlive: optionalBoolean(o.keepAlive, "options.keepAlive"),
+    keep: optionalBoolean(o.keep, "options.keep"),
+    onChainChange: optionalFunction<(address: number | null, error: Error | null) => void>(o.onChainChange, "options.onChainChange"),
+  });
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Process } from "../process.ts";
-import { toBytes } from "../validate.ts";
+import { checkOptions, checkProcess, describe, optionalBoolean, toBytes } from "../validate.ts";
 import { track, untrack, type Undoable } from "./cleanup.ts";
 
 /** Options of {@link patch}. */
@@ -69,11 +69,14 @@ export function patch(
   bytes: ArrayBufferView | ArrayBuffer | readonly number[],
   options: PatchOptions = {},
 ): Patch {
+  checkProcess(process);
+  if (typeof address !== "number" && typeof address !== "bigint") throw new TypeError(`address must be a number or a bigint (got ${describe(address)})`);
+  const kept = optionalBoolean(checkOptions<PatchOptions>(options).keep, "options.keep") === true;
   const a = Number(address);
-  if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`address must be a positive safe integer (got ${String(address)})`);
+  if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`address must be a positive safe integer (got ${describe(address)})`);
   const data = Array.isArray(bytes)
     ? Uint8Array.from(bytes as readonly number[], (b, i) => {
-        if (!Number.isInteger(b) || b < 0 || b > 255) throw new RangeError(`bytes[${i}] must be a byte (got ${b})`);
+        if (!Number.isInteger(b) || b < 0 || b > 255) throw new RangeError(`bytes[${i}] must be a byte (got ${describe(b)})`);
         return b;
       })
     : toBytes(bytes as ArrayBufferView | ArrayBuffer, "bytes").slice();
@@ -81,7 +84,6 @@ export function patch(
   const original = process.read(a, data.length);
   process.write(a, data, { force: true });
   let active = true;
-  const kept = options.keep === true;
   const undo: Undoable = {
     undo: () => void handle.restore(),
     describe: () => `patch of ${data.length} byte(s) at 0x${a.toString(16)} in pid ${process.pid}`,
@@ -122,6 +124,8 @@ export function patch(
  * cannot be read (execute-only code), it is restored whole.
  */
 function restoreWhereUnchanged(process: Process, a: number, written: Uint8Array, original: Uint8Array): void {
+  // The pid must still run the program that was patched: the bytes of another image are not ours to compare.
+  process.verify();
   let now: Uint8Array;
   try {
     now = process.read(a, written.length);
@@ -171,8 +175,11 @@ export interface NopOptions extends PatchOptions {
  * ```
  */
 export function nop(process: Process, address: number | bigint, length: number, options: NopOptions = {}): Patch {
-  if (!Number.isSafeInteger(length) || length <= 0) throw new RangeError(`length must be a positive integer (got ${length})`);
-  const arch = options.arch ?? (globalThis.process.arch === "arm64" ? "arm64" : "x64");
+  checkProcess(process);
+  if (typeof length !== "number") throw new TypeError(`length must be a number (got ${describe(length)})`);
+  if (!Number.isSafeInteger(length) || length <= 0) throw new RangeError(`length must be a positive integer (got ${describe(length)})`);
+  const arch = options?.arch ?? (globalThis.process.arch === "arm64" ? "arm64" : "x64");
+  if (arch !== "x64" && arch !== "arm64") throw new RangeError(`options.arch must be "x64" or "arm64" (got ${describe(arch)})`);
   const bytes = new Uint8Array(length);
   if (arch === "arm64") {
     if (length % 4 !== 0) throw new RangeError(`aarch64 instructions are 4 bytes: length ${length} is not a multiple of 4`);
