@@ -923,11 +923,13 @@ export class Process {
 
   /**
    * Polls addresses or ranges with batched reads and reports changes, as an
-   * async iterator or through `onChange`.
+   * async iterator or through `onChange`. A pointer chain is followed again at
+   * every poll; a broken link is a change to `null` with `error`.
    *
    * @example
    * ```ts
    * for await (const change of proc.watch([{ address: hpAddress, type: "i32" }])) console.log(change.old, "->", change.new);
+   * proc.watch(["libgame.so+0x1a2b0 -> 0x10"], { onChange: (c) => console.log(c.new ?? c.error?.message) });
    * ```
    */
   watch(targets: readonly WatchTarget[], options?: WatchOptions): Watcher {
