@@ -37,8 +37,12 @@ async function startTrainer(mode: string, freezeAt: number) {
   // the patch is in, and the freeze holds against the target's own writes
   expect(await t.read(t.info.ro, 8)).toEqual(PATCHED);
   await t.write(freezeAt, i32(1));
-  await Bun.sleep(40);
-  expect(asI32(await t.read(freezeAt, 4))).toBe(4242);
+  let held = 0;
+  for (let waited = 0; waited < 3000 && held !== 4242; waited += 10) {
+    await Bun.sleep(10);
+    held = asI32(await t.read(freezeAt, 4));
+  }
+  expect(held).toBe(4242);
   const rest = async () => {
     let tail = out;
     for (;;) {
