@@ -92,9 +92,13 @@ export class Session {
   /** Whether a command failed (for the exit status of a piped or batch session). */
   failed = false;
 
-  constructor(proc: Process, print: Print) {
+  readonly #keep: boolean;
+
+  /** With `keep`, patches made in the session stay in the target when it ends. */
+  constructor(proc: Process, print: Print, keep = false) {
     this.#proc = proc;
     this.#print = print;
+    this.#keep = keep;
   }
 
   /** The current scan, if any. */
@@ -203,8 +207,8 @@ export class Session {
     return n;
   }
 
-  /** Stops every freeze and, unless `keep`, restores every patch. */
-  close(keep = false): void {
+  /** Stops every freeze and, unless `keep` (or the session's own), restores every patch. */
+  close(keep = this.#keep): void {
     for (const handle of this.#frozen.values()) handle.stop();
     this.#frozen.clear();
     if (!keep) this.restore();
@@ -411,8 +415,8 @@ export class Session {
     const address = parseAddress(this.#proc, args.slice(0, i).join(" "));
     const text = args.slice(i).join("");
     if (!/^([0-9a-f]{2})+$/i.test(text)) throw new UsageError("bytes must be pairs of hex digits, e.g. 90 90 or 9090");
-    this.#patches.push(this.#proc.patch(address, Buffer.from(text, "hex")));
-    this.#print(`patched ${text.length / 2} bytes at ${hex(address)} (restored at the end of the session; restore does it now)`);
+    this.#patches.push(this.#proc.patch(address, Buffer.from(text, "hex"), { keep: this.#keep }));
+    this.#print(`patched ${text.length / 2} bytes at ${hex(address)}${this.#keep ? " (kept when the session ends)" : " (restored at the end of the session; restore does it now)"}`);
   }
 
   async #pointers(index: string | undefined, options: ExecuteOptions): Promise<void> {

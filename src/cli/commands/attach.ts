@@ -78,7 +78,7 @@ export const attach: Command = {
     const proc = openTarget(args[0]);
     proc.maps(); // fails now, with ESRCH or EPERM, rather than at the first scan
     const keep = options.flag("keep");
-    const session = new Session(proc, (line) => out.line(line));
+    const session = new Session(proc, (line) => out.line(line), keep);
     const release = onExit(() => session.close(keep));
     try {
       const batch = options.string("commands");

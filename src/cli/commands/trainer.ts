@@ -4,8 +4,8 @@
  * @module
  */
 import type { Process } from "../../process.ts";
-import { formatChain, PointerChain, type FreezeHandle, type PointerPath } from "../../trainer/index.ts";
-import { getValue, VALUE_SIZE, type ValueType } from "../../types.ts";
+import { formatChain, type FreezeHandle, type PointerPath } from "../../trainer/index.ts";
+import { getValue, VALUE_SIZE, type Value, type ValueType } from "../../types.ts";
 import { BIG_ENDIAN_OPTION } from "../args.ts";
 import type { Command } from "../command.ts";
 import { hex, jsonAddress, jsonValue } from "../output.ts";
@@ -36,36 +36,12 @@ export function untilStopped(signal: AbortSignal, ms?: number, also?: Promise<un
   });
 }
 
-/** An ADDRESS|CHAIN argument kept live: a chain is resolved again on every {@link current} call. */
-class Place {
-  readonly text: string;
-  readonly #chain: PointerChain | null;
-  readonly #fixed: number;
-
-  constructor(proc: Process, text: string | undefined) {
-    if (text === undefined) throw new UsageError("missing ADDRESS (a number or a pointer chain)");
-    this.text = text;
-    this.#chain = isPlainAddress(text) ? null : new PointerChain(proc, text);
-    this.#fixed = this.#chain ? this.#chain.resolve() : parseAddress(proc, text);
-  }
-
-  get isChain(): boolean {
-    return this.#chain !== null;
-  }
-
-  /** The address now, or null when a link of the chain fails now. */
-  current(): number | null {
-    return this.#chain ? this.#chain.tryResolve() : this.#fixed;
-  }
-
-  /** Why the chain fails now. */
-  why(): string {
-    return this.#chain?.error()?.message ?? "";
-  }
-
-  get first(): number {
-    return this.#fixed;
-  }
+/** An ADDRESS|CHAIN argument: a number, or the chain's text for the library to follow live. */
+function liveTarget(proc: Process, text: string | undefined): number | string {
+  if (text === undefined) throw new UsageError("missing ADDRESS (a number or a pointer chain)");
+  if (isPlainAddress(text)) return parseAddress(proc, text);
+  parseAddress(proc, text); // a chain that cannot be parsed or followed now is refused now
+  return text;
 }
 
 /** `pvm resolve`. */
@@ -106,7 +82,7 @@ export const freezeCommand: Command = {
   examples: ["pvm freeze nethack 0x55d0c0de1000 i32 999", 'pvm freeze game "game+0x2af108 -> 0x10" f32 100 --json'],
   async run({ args, options, out, signal }) {
     const proc = openTarget(args[0]);
-    const place = new Place(proc, args[1]);
+    const target = liveTarget(proc, args[1]);
     if (args[2] === undefined) throw new UsageError("missing TYPE");
     const type: ValueType = parseType(args[2]);
     if (args[3] === undefined) throw new UsageError("missing VALUE");
@@ -115,61 +91,36 @@ export const freezeCommand: Command = {
     const intervalMs = options.number("interval", 100);
     if (intervalMs < 1) throw new UsageError("--interval must be at least 1");
     const duration = options.number("for");
-    let failure: Error | null = null;
-    let fail!: () => void;
-    const failed = new Promise<void>((resolve) => (fail = resolve));
-    let handle: FreezeHandle | null = null;
     const event = (name: string, address: number | null, extra: Record<string, unknown> = {}) => {
       if (out.json) out.record({ event: name, ...(address === null ? { address: null } : jsonAddress(address)), type, value: jsonValue(value), ...extra });
     };
-    const hold = (address: number) => {
-      handle = proc.freeze(address, type, value, {
-        intervalMs,
-        allowIncrease: options.flag("allow-increase"),
-        allowDecrease: options.flag("allow-decrease"),
-        endian: options.flag("big-endian") ? "big" : "little",
-        onError: (error) => {
-          failure = error;
-          fail();
-        },
-      });
-      event("hold", address);
-      if (!out.json) out.line(`holding ${type} ${String(value)} at ${hex(address)}${duration === undefined ? "; Ctrl-C releases it" : ""}`);
-    };
-    hold(place.first);
-    let lost = false;
-    const timer = place.isChain
-      ? setInterval(() => {
-          let now: number | null;
-          try {
-            now = place.current();
-          } catch (error) {
-            failure = error as Error;
-            fail();
-            return;
-          }
-          if (now === null) {
-            if (!lost) {
-              handle?.stop();
-              handle = null;
-              lost = true;
-              event("lost", null, { reason: place.why() });
-              if (!out.json) out.line(`waiting: ${place.why()}`);
-            }
-          } else if (lost || now !== handle?.address) {
-            handle?.stop();
-            lost = false;
-            hold(now);
-          }
-        }, intervalMs)
-      : undefined;
+    let failure: Error | null = null;
+    const handle: FreezeHandle = proc.freeze(target, type, value, {
+      intervalMs,
+      allowIncrease: options.flag("allow-increase"),
+      allowDecrease: options.flag("allow-decrease"),
+      endian: options.flag("big-endian") ? "big" : "little",
+      onError: (error) => (failure = error),
+      // A chain is followed on every tick: say when it breaks, comes back or moves.
+      onChainChange: (address, error) => {
+        if (address === null || error) {
+          event("lost", null, { reason: error?.message ?? "" });
+          if (!out.json) out.line(`waiting: ${error?.message ?? "the chain leads nowhere"}`);
+        } else {
+          event("hold", address);
+          if (!out.json) out.line(`holding at ${hex(address)}`);
+        }
+      },
+    });
+    const where = typeof target === "number" ? hex(target) : `${target} (${handle.broken ? `waiting: ${handle.broken.message}` : hex(handle.address)})`;
+    event("hold", handle.broken ? null : handle.address);
+    if (!out.json) out.line(`holding ${type} ${String(value)} at ${where}${duration === undefined ? "; Ctrl-C releases it" : ""}`);
     try {
-      await untilStopped(signal, duration, failed);
+      await untilStopped(signal, duration, handle.stopped);
     } finally {
-      clearInterval(timer);
-      (handle as FreezeHandle | null)?.stop();
+      handle.stop();
     }
-    event("released", (handle as FreezeHandle | null)?.address ?? null);
+    event("released", handle.broken ? null : handle.address);
     if (failure) throw failure;
   },
 };
@@ -192,7 +143,8 @@ export const watchCommand: Command = {
     const proc = openTarget(args[0]);
     if (args.length < 2) throw new UsageError("missing ADDRESS (a number or a pointer chain)");
     const type = parseType(options.string("type") ?? "i32");
-    const places = args.slice(1).map((text) => new Place(proc, text));
+    const texts = args.slice(1);
+    const targets = texts.map((text) => ({ address: liveTarget(proc, text), type }));
     const limit = options.number("count", Infinity);
     if (limit < 1) throw new UsageError("--count must be at least 1");
     const intervalMs = options.number("interval", 50);
@@ -201,42 +153,31 @@ export const watchCommand: Command = {
     let failure: Error | null = null;
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    let addresses = places.map((p) => p.first);
-    const start = () =>
-      proc.watch(
-        addresses.map((address) => ({ address, type })),
-        {
-          intervalMs,
-          endian: options.flag("big-endian") ? "big" : "little",
-          onChange: (change) => {
-            if (seen >= limit) return;
-            const from = jsonValue(change.old as never);
-            const to = jsonValue(change.new as never);
-            if (out.json) out.record({ time: new Date().toISOString(), target: places[change.index]!.text, ...jsonAddress(change.address), type, old: from, new: to });
-            else out.line(`${out.paint("address", hex(change.address))}  ${show(change.old as never)} -> ${show(change.new as never)}`);
-            if (++seen >= limit) finish();
-          },
-          onError: (error) => {
-            failure = error;
-            finish();
-          },
-        },
-      );
-    let watcher = start();
-    const timer = places.some((p) => p.isChain)
-      ? setInterval(() => {
-          const now = places.map((p, i) => p.current() ?? addresses[i]!);
-          if (now.some((a, i) => a !== addresses[i])) {
-            watcher.stop();
-            addresses = now;
-            watcher = start();
-          }
-        }, intervalMs)
-      : undefined;
+    const watcher = proc.watch(targets, {
+      intervalMs,
+      endian: options.flag("big-endian") ? "big" : "little",
+      onChange: (change) => {
+        if (seen >= limit) return;
+        const from = change.old as Value | null;
+        const to = change.new as Value | null;
+        if (out.json) {
+          out.record({
+            time: new Date().toISOString(), target: texts[change.index]!, ...jsonAddress(change.address), type,
+            old: jsonValue(from), new: jsonValue(to), ...(change.error ? { error: change.error.message } : {}),
+          });
+        } else {
+          out.line(`${out.paint("address", hex(change.address))}  ${show(from)} -> ${show(to)}${change.error ? `  (${change.error.message})` : ""}`);
+        }
+        if (++seen >= limit) finish();
+      },
+      onError: (error) => {
+        failure = error;
+        finish();
+      },
+    });
     try {
       await untilStopped(signal, undefined, finished);
     } finally {
-      clearInterval(timer);
       watcher.stop();
     }
     if (failure) throw failure;

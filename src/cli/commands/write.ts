@@ -83,9 +83,11 @@ export const patchCommand: Command = {
     if (nop !== undefined && args.length > 2) throw new UsageError("give HEX bytes or --nop LENGTH, not both");
     if (nop === undefined && args.length < 3) throw new UsageError("missing HEX bytes (or --nop LENGTH)");
     if (nop !== undefined && (nop < 1 || nop > 4096)) throw new UsageError("--nop LENGTH must be from 1 to 4096");
-    const patch = nop === undefined ? proc.patch(address, hexBytes(args.slice(2))) : proc.nop(address, nop);
+    // Without --keep the library also restores the patch if pvm dies of a signal or an error.
+    const keep = options.flag("keep");
+    const patch = nop === undefined ? proc.patch(address, hexBytes(args.slice(2)), { keep }) : proc.nop(address, nop, { keep });
     out.line(`${out.paint("address", hex(address))}  ${spaced(patch.original)} -> ${spaced(patch.bytes)}`);
-    if (options.flag("keep")) return;
+    if (keep) return;
     const release = onExit(() => patch.restore());
     try {
       out.note(`patched; ${options.string("for") ? "restoring after the time given" : "Ctrl-C restores the original bytes"}`);
