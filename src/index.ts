@@ -51,6 +51,8 @@ export type {
   WatchChange,
   WatchOptions,
   WatchTarget,
+  WatchChangeOf,
+  WatchValueOf,
   Patch,
   NopOptions,
   PointerPath,
@@ -60,6 +62,7 @@ export type {
 } from "./trainer/index.ts";
 export { VALUE_SIZE, isValueType } from "./types.ts";
 export type { Value, ValueType } from "./types.ts";
+export type { ValueTypeMap, ScanValueTypeMap, ValueOf, ValueInput, ScanValueOf, ScanMatchType } from "./value-map.ts";
 export {
   scan,
   findPattern,

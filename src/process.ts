@@ -32,10 +32,12 @@ import type {
   PointerScanOptions,
   ResolvedChains,
   Watcher,
+  WatchChangeOf,
   WatchOptions,
   WatchTarget,
 } from "./trainer/index.ts";
-import type { Value, ValueType } from "./types.ts";
+import type { ValueType } from "./types.ts";
+import type { ValueInput } from "./value-map.ts";
 import { checkAddress, checkLength, checkPid, checkView, toBytes } from "./validate.ts";
 
 /** Options of {@link Process.write}. */
@@ -618,7 +620,7 @@ export class Process {
    * for (const { address, value } of hp) console.log(address.toString(16), value);
    * ```
    */
-  scan(type: ScanValueType, query: FirstQuery | string | CompiledPattern, options?: ScanOptions): Promise<Scan> {
+  scan<T extends ScanValueType>(type: T, query: FirstQuery | string | CompiledPattern, options?: ScanOptions): Promise<Scan<T>> {
     return scan(this, type, query, options);
   }
 
@@ -674,7 +676,7 @@ export class Process {
    * using hp = proc.freeze(hpAddress, "i32", 999, { intervalMs: 50 });
    * ```
    */
-  freeze(address: number | bigint, type: ValueType, value: Value, options?: FreezeOptions): FreezeHandle {
+  freeze<T extends ValueType>(address: number | bigint, type: T, value: ValueInput<T>, options?: FreezeOptions): FreezeHandle<T> {
     return trainer.freeze(this, address, type, value, options);
   }
 
@@ -687,7 +689,7 @@ export class Process {
    * for await (const change of proc.watch([{ address: hpAddress, type: "i32" }])) console.log(change.old, "->", change.new);
    * ```
    */
-  watch(targets: readonly WatchTarget[], options?: WatchOptions): Watcher {
+  watch<const Ts extends readonly WatchTarget[], D extends ValueType = "i32">(targets: Ts, options?: WatchOptions<D, WatchChangeOf<Ts, D>>): Watcher<WatchChangeOf<Ts, D>> {
     return trainer.watch(this, targets, options);
   }
 

@@ -11,6 +11,7 @@ import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } fro
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
 import { intModeType, numericSpec, rawQuery, wrapIntQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
 import { selectRanges, type MemoryOptions, type ScanRange } from "./regions.ts";
+import type { ScanMatchType, ScanValueOf } from "../value-map.ts";
 
 /** Options of a scan step (first or next). */
 export interface StepOptions {
@@ -56,15 +57,19 @@ export interface PatternScanOptions extends MemoryOptions {
   threads?: number;
 }
 
-/** One match, as iterating a {@link Scan} yields it. */
-export interface ScanMatch {
+/**
+ * One match, as iterating a {@link Scan} for `T` yields it: `value` is a
+ * `number` for `i32`, a `bigint` for `i64`/`u64`, a `Uint8Array` for `bytes`,
+ * a `string` for `string` (see {@link ScanValueOf}).
+ */
+export interface ScanMatch<T extends ScanValueType = ScanValueType> {
   address: number;
   /** Value at the last scan step: a number, a bigint (64-bit integers), a `Uint8Array` (`bytes`) or a string (`string`). */
-  value: Value | Uint8Array | string;
+  value: ScanValueOf<T>;
   /** Value at the step before, or `undefined` after the first step. */
-  previous: Value | Uint8Array | string | undefined;
+  previous: ScanValueOf<T> | undefined;
   /** The type the value was read as (in the `"int"` mode, the width that matched). */
-  type: ValueType | "bytes" | "string";
+  type: ScanMatchType<T>;
 }
 
 /** A step's matches: flat arrays (in SharedArrayBuffers, read by the Workers of the next step). */
@@ -210,11 +215,11 @@ const utf16 = new TextDecoder("utf-16le");
  * for (const { address, value, previous } of hp) console.log(address.toString(16), previous, "->", value);
  * ```
  */
-export class Scan {
+export class Scan<T extends ScanValueType = ScanValueType> implements Iterable<ScanMatch<T>> {
   /** The target. */
   readonly process: Process;
   /** The type scanned for. */
-  readonly type: ScanValueType;
+  readonly type: T;
   /** Bytes that could not be read (faults, vanished regions) during the last step. */
   skipped = 0;
   readonly #parts: Part[];
@@ -222,7 +227,7 @@ export class Scan {
   #busy = false;
 
   /** @internal Made by {@link scan}. */
-  constructor(process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number) {
+  constructor(process: Process, type: T, parts: Part[], encoding: "utf8" | "utf16le", skipped: number) {
     this.process = process;
     this.type = type;
     this.#parts = parts;
@@ -378,8 +383,9 @@ export class Scan {
    * for (const { address, value } of scan) proc.writeI32(address, 999);
    * ```
    */
-  [Symbol.iterator](): Generator<ScanMatch> {
-    return this.#merged(true);
+  [Symbol.iterator](): Generator<ScanMatch<T>> {
+    // The values are decoded by the part's type, which is T's (see ScanValueOf).
+    return this.#merged(true) as Generator<ScanMatch<never>>;
   }
 
   *#merged(withValues: boolean): Generator<ScanMatch> {
@@ -542,12 +548,12 @@ function checkAlign(align: unknown): number | undefined {
  * console.log(gold.count, gold.addresses(0, 10));
  * ```
  */
-export async function scan(
+export async function scan<T extends ScanValueType>(
   process: Process,
-  type: ScanValueType,
+  type: T,
   query: FirstQuery | string | CompiledPattern,
   options: ScanOptions = {},
-): Promise<Scan> {
+): Promise<Scan<T>> {
   if (!(isValueType(type) || type === "int" || type === "bytes" || type === "string")) {
     throw new TypeError(`unknown scan type "${String(type)}" (expected i8…u64, f32, f64, int, bytes or string)`);
   }
@@ -622,7 +628,7 @@ export async function scan(
   return new Scan(process, type, parts, encoding, skipped);
 }
 
-function partialScan(process: Process, type: ScanValueType, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le", skipped: number): Scan {
+function partialScan<T extends ScanValueType>(process: Process, type: T, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le", skipped: number): Scan<T> {
   const done = parts.map((p, k) => ({ ...p, levels: k < i ? p.levels : k === i ? [level] : [emptyLevel()] }));
   if (level.kind === "snapshot") done.forEach((p) => (p.levels = [{ ...level, count: snapCount(level.ranges, p.width, p.align) }]));
   return new Scan(process, type, done, encoding, skipped);

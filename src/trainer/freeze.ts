@@ -11,6 +11,7 @@ import { IovecTable } from "../ffi/iovec.ts";
 import { addressOf } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
 import { checkValue, getValue, setValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import type { ValueInput, ValueOf } from "../value-map.ts";
 import { transferBatch } from "./batch.ts";
 import { trainerStats } from "./stats.ts";
 
@@ -38,13 +39,13 @@ export interface FreezeOptions {
   keepAlive?: boolean;
 }
 
-/** A frozen value. */
-export interface FreezeHandle extends Disposable {
+/** A frozen value of type `T` (its `value` a `number`, or a `bigint` for `i64`/`u64`). */
+export interface FreezeHandle<T extends ValueType = ValueType> extends Disposable {
   /** The frozen address. */
   readonly address: number;
-  readonly type: ValueType;
+  readonly type: T;
   /** The value being written (it follows the target with `allowIncrease` / `allowDecrease`). */
-  readonly value: Value;
+  readonly value: ValueOf<T>;
   /** `false` once stopped, by {@link stop} or by an error. */
   readonly active: boolean;
   /** The error that stopped the freeze, if one did. */
@@ -52,7 +53,7 @@ export interface FreezeHandle extends Disposable {
   /** Resolves when the freeze stops: with `null` after {@link stop}, with the error otherwise. Never rejects. */
   readonly stopped: Promise<Error | null>;
   /** Changes the frozen value (written from the next tick). */
-  set(value: Value): void;
+  set(value: ValueInput<T>): void;
   /** Stops freezing. Harmless to call twice. */
   stop(): void;
 }
@@ -285,7 +286,7 @@ class Freezer {
  * ammo.stop();
  * ```
  */
-export function freeze(process: Process, address: number | bigint, type: ValueType, value: Value, options: FreezeOptions = {}): FreezeHandle {
+export function freeze<T extends ValueType>(process: Process, address: number | bigint, type: T, value: ValueInput<T>, options: FreezeOptions = {}): FreezeHandle<T> {
   if (!Object.hasOwn(VALUE_SIZE, type)) throw new TypeError(`unknown value type ${String(type)}`);
   const a = Number(address);
   if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`address must be a positive safe integer (got ${String(address)})`);
@@ -301,5 +302,5 @@ export function freeze(process: Process, address: number | bigint, type: ValueTy
   const entry = new Entry(freezer, a, type, v, options);
   process.write(a, entry.bytes.subarray(0, entry.size));
   freezer.add(entry);
-  return entry;
+  return entry as FreezeHandle as FreezeHandle<T>;
 }

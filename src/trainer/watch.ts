@@ -8,6 +8,7 @@ import { IovecTable } from "../ffi/iovec.ts";
 import { addressOf } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
 import { getValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import type { ValueOf } from "../value-map.ts";
 import { transferBatch } from "./batch.ts";
 
 /**
@@ -20,23 +21,60 @@ export type WatchTarget =
   | { readonly address: number | bigint; readonly type: ValueType }
   | { readonly address: number | bigint; readonly length: number };
 
-/** One change. Values are numbers or bigints for typed targets, `Uint8Array` copies for ranges, `null` while unreadable. */
-export interface WatchChange {
+/**
+ * One change. Values are numbers or bigints for typed targets, `Uint8Array`
+ * copies for ranges, `null` while unreadable. `V` is the type of the values,
+ * `I` the target's index (see {@link WatchChangeOf}).
+ */
+export interface WatchChange<V = Value | Uint8Array, I extends number = number> {
   /** Index of the target in the list given to {@link watch}. */
-  index: number;
+  index: I;
   address: number;
-  old: Value | Uint8Array | null;
-  new: Value | Uint8Array | null;
+  old: V | null;
+  new: V | null;
 }
 
-/** Options of {@link watch}. */
-export interface WatchOptions {
+/**
+ * The value a watch target `W` yields: a typed target's {@link ValueOf} its
+ * type, a `Uint8Array` for a range, and for a plain address the value of the
+ * watch's `type` option `D` (default `"i32"`: a `number`).
+ *
+ * @example
+ * ```ts
+ * type V = WatchValueOf<{ address: number; type: "u64" }>; // bigint
+ * ```
+ */
+export type WatchValueOf<W, D extends ValueType = "i32"> = W extends { readonly type: infer T extends ValueType }
+  ? ValueOf<T>
+  : W extends { readonly length: number }
+    ? Uint8Array
+    : ValueOf<D>;
+
+/**
+ * The changes a watch of the targets `Ts` reports: for a list written in
+ * place (a tuple), a union discriminated by `index`, so that checking
+ * `change.index` narrows `change.new` to that target's value type.
+ *
+ * @example
+ * ```ts
+ * for await (const c of proc.watch([hp, { address: pos, type: "f64" }, { address: name, length: 16 }])) {
+ *   if (c.index === 1) c.new; // number | null
+ *   if (c.index === 2) c.new; // Uint8Array | null
+ * }
+ * ```
+ */
+export type WatchChangeOf<Ts extends readonly unknown[], D extends ValueType = "i32"> = {
+  [K in keyof Ts]: WatchChange<WatchValueOf<Ts[K], D>, K extends `${infer N extends number}` ? N : number>;
+}[number];
+
+/** Options of {@link watch}: `D` is the type of plain addresses, `C` the changes reported. */
+export interface WatchOptions<D extends ValueType = ValueType, C = WatchChange> {
   /** Type of targets given as plain addresses (default `"i32"`). */
-  type?: ValueType;
+  type?: D;
   /** Milliseconds between polls (default 100). */
   intervalMs?: number;
   /** Called with each change, in target order within a poll. */
-  onChange?: (change: WatchChange) => void;
+  onChange?: (change: C) => void;
   /** Called once when watching stops on an error (the target exited: `ESRCH`). The iterator then throws it. */
   onError?: (error: Error) => void;
   /** Stops watching when aborted. */
@@ -57,7 +95,7 @@ export interface WatchOptions {
  * for await (const change of w) if (change.new === 0) break; // break stops the watch
  * ```
  */
-export class Watcher implements AsyncIterable<WatchChange>, Disposable {
+export class Watcher<C = WatchChange> implements AsyncIterable<C>, Disposable {
   /** The target process. */
   readonly process: Process;
   readonly #n: number;
@@ -261,7 +299,12 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
   }
 
   /** Changes, oldest first; ends after {@link stop}, throws the error that stopped the watch. */
-  [Symbol.asyncIterator](): AsyncIterator<WatchChange> {
+  [Symbol.asyncIterator](): AsyncIterator<C> {
+    // The changes are made by the targets' types, which are C's (see WatchChangeOf).
+    return this.#iterator() as AsyncIterator<unknown> as AsyncIterator<C>;
+  }
+
+  #iterator(): AsyncIterator<WatchChange> {
     return {
       next: () => {
         const queued = this.#queue.shift();
@@ -297,6 +340,10 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
  * // or: watch(proc, [hpAddress], { onChange: (c) => console.log(c) });
  * ```
  */
-export function watch(process: Process, targets: readonly WatchTarget[], options: WatchOptions = {}): Watcher {
-  return new Watcher(process, targets, options);
+export function watch<const Ts extends readonly WatchTarget[], D extends ValueType = "i32">(
+  process: Process,
+  targets: Ts,
+  options: WatchOptions<D, WatchChangeOf<Ts, D>> = {},
+): Watcher<WatchChangeOf<Ts, D>> {
+  return new Watcher(process, targets, options as unknown as WatchOptions);
 }
