@@ -4,7 +4,7 @@
  * line must be an error, and each `exact<A, B>()` must see two identical types.
  */
 import { Process, scan, type FreezeHandle, type Scan, type ScanMatch, type ScanValueType, type ValueType, type WatchChange } from "../src/index.ts";
-import type { ScanValueOf, ValueInput, ValueOf } from "../src/index.ts";
+import type { PointerPath, ScanValueOf, ValueInput, ValueOf } from "../src/index.ts";
 
 /** `true` only when `A` and `B` are the same type. */
 type Same<A, B> = (<X>() => X extends A ? 1 : 2) extends (<X>() => X extends B ? 1 : 2) ? true : false;
@@ -116,4 +116,13 @@ export async function watches(): Promise<void> {
   });
   // @ts-expect-error no such value type
   proc.watch([address], { type: "i33" });
+}
+
+export async function pointerPaths(): Promise<void> {
+  const paths = await proc.findPointerPaths(address);
+  exact<typeof paths.length, number>();
+  const first = paths[0];
+  exact<typeof first, PointerPath | undefined>(); // noUncheckedIndexedAccess, as for arrays
+  // @ts-expect-error read-only, like the paths
+  paths[0] = paths[1]!;
 }
