@@ -34,7 +34,7 @@ const proc = new Process(pid);
 const within: [number, number] = [data, data + Number(process.env.TARGET_SIZE)];
 
 // Value types follow the scan type.
-const ints = await proc.scan("i32", ${I32}, { within, threads: 2 }); // Workers of the built package
+const ints = await proc.scan("i32", ${I32}, { within, threads: 2 }); // 3 MiB in 1 MiB tasks: the built package's Workers
 const doubled: number[] = [...ints].map((m) => m.value * 2);
 // @ts-expect-error an i32 scan yields numbers
 const notBig: bigint = [...ints][0]!.value;
@@ -187,18 +187,20 @@ test.skipIf(!npm)("a consumer's script typechecks under each tsconfig, with the 
 }, 180_000); // about 4 s of CPU per variant, and a shared machine
 
 test.skipIf(!npm)("the script runs with Bun against a real target", async () => {
-  const data = t.info.data;
+  const size = 3 << 20;
+  const data = await t.map(size);
   await t.write(data + 0x100, new Uint8Array(new Int32Array([I32]).buffer));
+  await t.write(data + 0x200040, new Uint8Array(new Int32Array([I32]).buffer));
   await t.write(data + 0x208, new Uint8Array(new BigInt64Array([I64]).buffer));
   await t.write(data + 0x301, new TextEncoder().encode(TEXT));
-  const env = { ...process.env, TARGET_PID: String(t.pid), TARGET_DATA: String(data), TARGET_SIZE: String(t.info.dataSize) };
+  const env = { ...process.env, TARGET_PID: String(t.pid), TARGET_DATA: String(data), TARGET_SIZE: String(size) };
   const out = run([process.execPath, "main.ts"], app, env);
   expect(out.stderr).toBe("");
   expect(out.status).toBe(0);
   const result = JSON.parse(out.stdout);
   expect(result).toEqual({
-    ints: [0x100],
-    doubled: [I32 * 2],
+    ints: [0x100, 0x200040],
+    doubled: [I32 * 2, I32 * 2],
     notBig: "number",
     shifted: [String(I64 >> 32n)],
     upper: [TEXT.toUpperCase()],
@@ -219,7 +221,8 @@ test.skipIf(!npm || !node)("Node.js gets one error that says the package needs B
   }
 });
 
-test.skipIf(!npm)("npx pvm runs the command with Bun, and without Bun says how to get it", () => {
+test.skipIf(!npm)("npx pvm runs the command with Bun, and without Bun says how to get it", async () => {
+  await t.write(t.info.data + 0x100, new Uint8Array(new Int32Array([I32]).buffer));
   const withBun = run(["npx", "--offline", "--no", "pvm", "read", String(t.pid), `0x${(t.info.data + 0x100).toString(16)}`, "i32"], app, {
     ...process.env,
     PATH: [BIN, pathWithoutBun()].join(delimiter),
