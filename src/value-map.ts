@@ -69,7 +69,13 @@ export type ValueOf<T extends ValueType> = T extends keyof ValueTypeMap ? ValueT
  * const b: ValueInput<"i32"> = 5;   // a bigint is refused
  * ```
  */
-export type ValueInput<T extends ValueType> = T extends ValueType ? (ValueOf<T> extends bigint ? bigint | number : ValueOf<T>) : never;
+export type ValueInput<T extends ValueType> = [T] extends [never]
+  ? Value
+  : T extends ValueType
+    ? ValueOf<T> extends bigint
+      ? bigint | number
+      : ValueOf<T>
+    : never;
 
 /**
  * The value of a match of a scan for `T`: `ScanValueOf<"i32">` is `number`,
