@@ -34,7 +34,8 @@ export interface ValueTypeMap {
 /**
  * The JavaScript type of the values of each {@link ScanValueType}: the numeric
  * types as in {@link ValueTypeMap}, `"int"` a `number` or a `bigint` (the
- * width that matched decides), `"bytes"` a `Uint8Array`, `"string"` a `string`.
+ * width that matched decides), `"int8"` … `"int32"` a `number`, `"int64"` a
+ * `bigint`, `"bytes"` a `Uint8Array`, `"string"` a `string`.
  *
  * @example
  * ```ts
@@ -43,8 +44,29 @@ export interface ValueTypeMap {
  */
 export interface ScanValueTypeMap extends ValueTypeMap {
   int: Value;
+  int8: number;
+  int16: number;
+  int32: number;
+  int64: bigint;
   bytes: Uint8Array;
   string: string;
+}
+
+/**
+ * The types a match of each either-sign scan type is read as (its `type`):
+ * the signed or the unsigned integer of the width, any width for `"int"`.
+ *
+ * @example
+ * ```ts
+ * const read: ScanMatchTypeMap["int16"] = "u16"; // "i16" | "u16"
+ * ```
+ */
+export interface ScanMatchTypeMap {
+  int: "i8" | "u8" | "i16" | "u16" | "i32" | "u32" | "i64" | "u64";
+  int8: "i8" | "u8";
+  int16: "i16" | "u16";
+  int32: "i32" | "u32";
+  int64: "i64" | "u64";
 }
 
 /**
@@ -96,11 +118,12 @@ export type ScanValueOf<T extends ScanValueType> = T extends keyof ScanValueType
 
 /**
  * The `type` of a match of a scan for `T`: `T` itself, except that the
- * `"int"` mode reports the integer type of the width that matched.
+ * either-sign types (`"int"`, `"int8"` … `"int64"`) report the integer type
+ * the value was read as (see {@link ScanMatchTypeMap}).
  *
  * @example
  * ```ts
  * for (const m of await proc.scan("int", 7)) m.type; // "u8" | "i8" | … | "u64"
  * ```
  */
-export type ScanMatchType<T extends ScanValueType> = T extends "int" ? ValueType : T;
+export type ScanMatchType<T extends ScanValueType> = T extends keyof ScanMatchTypeMap ? ScanMatchTypeMap[T] : T;

@@ -3,7 +3,7 @@
  * what scans, freezes and watches say they return. Each `@ts-expect-error`
  * line must be an error, and each `exact<A, B>()` must see two identical types.
  */
-import { Process, scan, type FreezeHandle, type Scan, type ScanMatch, type ScanValueType, type ValueType, type WatchChange } from "../src/index.ts";
+import { Process, scan, type FreezeHandle, type Scan, type ScanMatch, type ScanValueType, type WatchChange } from "../src/index.ts";
 import type { PointerPath, ScanValueOf, ValueInput, ValueOf } from "../src/index.ts";
 
 /** `true` only when `A` and `B` are the same type. */
@@ -51,8 +51,20 @@ export async function scans(): Promise<void> {
   }
   for (const m of await proc.scan("int", 7)) {
     exact<typeof m.value, number | bigint>();
-    exact<typeof m.type, ValueType>();
+    exact<typeof m.type, "i8" | "u8" | "i16" | "u16" | "i32" | "u32" | "i64" | "u64">();
   }
+  // Either-sign types: read both ways at one width.
+  for (const m of await proc.scan("int8", -1)) {
+    exact<typeof m.value, number>();
+    exact<typeof m.type, "i8" | "u8">();
+  }
+  for (const m of await proc.scan("int16", 300)) exact<typeof m.type, "i16" | "u16">();
+  for (const m of await proc.scan("int32", -5, { endian: "big" })) exact<typeof m.value, number>();
+  for (const m of await proc.scan("int64", 5n)) {
+    exact<typeof m.value, bigint>();
+    exact<typeof m.type, "i64" | "u64">();
+  }
+  for (const m of await proc.scan("u16", 7, { endian: "big" })) exact<typeof m.value, number>();
   // A type known only at run time gives every possibility, as before.
   const type = "i32" as ScanValueType;
   for (const m of await proc.scan(type, 1)) exact<typeof m.value, number | bigint | Uint8Array | string>();
@@ -74,6 +86,8 @@ export function freezes(): void {
   hp.set(5n);
   // @ts-expect-error an i32 freeze takes a number
   proc.freeze(address, "i32", 5n);
+  const be = proc.freeze(address, "f32", 1.5, { endian: "big", intervalMs: 50 });
+  exact<typeof be.value, number>();
   const big = proc.freeze(address, "u64", 1n << 40n);
   exact<typeof big.value, bigint>();
   big.set(7); // a safe integer is converted

@@ -7,7 +7,7 @@
 import { IovecTable } from "../ffi/iovec.ts";
 import { addressOf, pinnedBuffer } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
-import { getValue, isValueType, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { getValue, isLittleEndian, isValueType, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
 import { checkInterval, checkOptions, checkProcess, describe, optionalBoolean, optionalCount, optionalFunction, optionalSignal } from "../validate.ts";
 import type { ValueOf } from "../value-map.ts";
 import { transferBatch } from "./batch.ts";
@@ -72,6 +72,8 @@ export type WatchChangeOf<Ts extends readonly unknown[], D extends ValueType = "
 export interface WatchOptions<D extends ValueType = ValueType, C = WatchChange> {
   /** Type of targets given as plain addresses (default `"i32"`). */
   type?: D;
+  /** Byte order of the typed targets' values: `"little"` (default) or `"big"` (emulated consoles' memory). */
+  endian?: Endian;
   /** Milliseconds between polls (default 100). */
   intervalMs?: number;
   /** Called with each change, in target order within a poll. */
@@ -98,6 +100,7 @@ interface CheckedWatchOptions {
   readonly signal: AbortSignal | undefined;
   readonly keepAlive: boolean | undefined;
   readonly maxQueue: number;
+  readonly endian: Endian;
 }
 
 /** Reads every option once (getters included) and checks it, before anything is armed. */
@@ -113,6 +116,7 @@ function watchOptions(options: unknown): CheckedWatchOptions {
     signal: optionalSignal(o.signal, "options.signal"),
     keepAlive: optionalBoolean(o.keepAlive, "options.keepAlive"),
     maxQueue: optionalCount(o.maxQueue, "options.maxQueue") ?? 10_000,
+    endian: isLittleEndian(o.endian) ? "little" : "big",
   });
 }
 
@@ -139,9 +143,11 @@ export class Watcher<C = WatchChange> implements AsyncIterable<C>, Disposable {
   readonly #now: Uint8Array;
   readonly #nowView: DataView;
   readonly #last: Uint8Array;
+  readonly #lastView: DataView;
   readonly #ok: Uint8Array;
   readonly #lastOk: Uint8Array;
   readonly #options: CheckedWatchOptions;
+  readonly #little: boolean;
   #timer: ReturnType<typeof setInterval> | null = null;
   #queue: WatchChange[] = [];
   #waiting: { resolve: (r: IteratorResult<WatchChange>) => void; reject: (e: unknown) => void } | null = null;
@@ -159,6 +165,7 @@ export class Watcher<C = WatchChange> implements AsyncIterable<C>, Disposable {
     const n = targets.length;
     this.process = process;
     this.#options = opts;
+    this.#little = opts.endian !== "big";
     this.#n = n;
     this.#address = new Float64Array(n);
     this.#size = new Int32Array(n);
@@ -210,6 +217,7 @@ export class Watcher<C = WatchChange> implements AsyncIterable<C>, Disposable {
       throw new RangeError(`the targets need ${2 * total} bytes of buffers, more than can be allocated`);
     }
     this.#nowView = new DataView(this.#now.buffer);
+    this.#lastView = new DataView(this.#last.buffer);
     this.#ok = new Uint8Array(Math.max(1, n));
     this.#lastOk = new Uint8Array(Math.max(1, n));
     this.#local = new IovecTable(n);
@@ -258,7 +266,7 @@ export class Watcher<C = WatchChange> implements AsyncIterable<C>, Disposable {
     if (ok[i] === 0) return null;
     const off = this.#offset[i]!;
     const type = this.#type[i];
-    if (type) return getValue(bytes === this.#now ? this.#nowView : new DataView(bytes.buffer), off, type);
+    if (type) return getValue(bytes === this.#now ? this.#nowView : this.#lastView, off, type, this.#little);
     return bytes.slice(off, off + this.#size[i]!);
   }
 
