@@ -4,7 +4,7 @@
  * line must be an error, and each `exact<A, B>()` must see two identical types.
  */
 import { Process, scan, type FreezeHandle, type Scan, type ScanMatch, type ScanValueType, type WatchChange } from "../src/index.ts";
-import type { PointerPath, ScanValueOf, ValueInput, ValueOf } from "../src/index.ts";
+import type { PointerChainError, PointerPath, ScanValueOf, ValueInput, ValueOf } from "../src/index.ts";
 
 /** `true` only when `A` and `B` are the same type. */
 type Same<A, B> = (<X>() => X extends A ? 1 : 2) extends (<X>() => X extends B ? 1 : 2) ? true : false;
@@ -118,6 +118,15 @@ export async function watches(): Promise<void> {
       void n;
     }
   }
+  // Chains: read as options.type, or as their own type; a broken one is null with an error.
+  for await (const c of proc.watch(["libgame.so+0x1a2b0 -> 0x10", { address: "libgame.so+0x1a2b0 -> 0x18", type: "u64" }, { address: "game+0x10 -> 0x0", length: 8 }])) {
+    if (c.index === 0) exact<typeof c.new, number | null>();
+    if (c.index === 1) exact<typeof c.new, bigint | null>();
+    if (c.index === 2) exact<typeof c.new, Uint8Array | null>();
+    exact<typeof c.error, PointerChainError | null>();
+  }
+  const chained = proc.freeze("libgame.so+0x1a2b0 -> 0x10 -> 0x8", "i16", 30);
+  exact<typeof chained.value, number>();
   // A list built at run time: each change may be any of its targets' types.
   const targets = [{ address, type: "u8" as const }];
   for await (const c of proc.watch(targets)) exact<typeof c.new, number | null>();
