@@ -18,10 +18,10 @@ export type { ProcessVmErrorDetails, ProcessVmSyscall } from "./errors.ts";
 export { ERRNO, errnoInfo } from "./errno.ts";
 export type { ErrnoInfo } from "./errno.ts";
 export { Process } from "./process.ts";
-export type { WriteOptions } from "./process.ts";
+export type { WriteOptions, ProcessOptions } from "./process.ts";
 export { RemoteReader, RemoteWriter } from "./reader.ts";
 export type { RemoteReaderOptions } from "./reader.ts";
-export { parseMaps, parseMapsLine, parsePermissions, formatPermissions, modules, findModule } from "./maps.ts";
+export { parseMaps, parseMapsLine, parsePermissions, formatPermissions, modules, findModule, isPeName } from "./maps.ts";
 export type { Region, RegionKind, Permissions, Module } from "./maps.ts";
 export { IOV_MAX, IOVEC_SIZE } from "./ffi/iovec.ts";
 export { PAGE_SIZE } from "./ffi/libc.ts";
@@ -39,6 +39,9 @@ export {
   nop,
   findPointerPaths,
   resolveAll,
+  detectPointerSize,
+  elfPointerSize,
+  pePointerSize,
 } from "./trainer/index.ts";
 export type {
   ChainBase,

@@ -18,3 +18,4 @@ export { nop, patch } from "./patch.ts";
 export type { NopOptions, Patch } from "./patch.ts";
 export { findPointerPaths, PointerPaths } from "./pointer-scan.ts";
 export type { PointerPath, PointerScanOptions, PointerScanProgress, PointerScanStats } from "./pointer-scan.ts";
+export { detectPointerSize, elfPointerSize, pePointerSize } from "./pointer-size.ts";
