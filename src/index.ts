@@ -89,3 +89,40 @@ export type {
   MemoryOptions,
   ScanRange,
 } from "./scan/index.ts";
+export {
+  TABLE_FORMAT,
+  TABLE_VERSION,
+  TableError,
+  parseTable,
+  validateTable,
+  formatTable,
+  createTable,
+  flattenEntries,
+  findEntry,
+  nextEntryId,
+  addEntry,
+  removeEntry,
+  updateEntry,
+  isTableValueType,
+} from "./table/model.ts";
+export type {
+  Table,
+  TableEntry,
+  TableValueType,
+  TableStringEncoding,
+  GroupEntry,
+  ValueEntry,
+  ScriptEntry,
+  UnsupportedEntry,
+  FreezeSetting,
+  FlatEntry,
+} from "./table/model.ts";
+export { loadTable, saveTable } from "./table/file.ts";
+export { readCheatTable, CheatTableError } from "./table/ct.ts";
+export type { ReadCheatTableOptions } from "./table/ct.ts";
+export { parseAutoAssembler, cePatternToPattern, AutoAssemblerRunner, AutoAssemblerError } from "./table/autoasm.ts";
+export type { AutoAssemblerScript, AutoAssemblerStatement } from "./table/autoasm.ts";
+export { TableRuntime, formatEntryValue, encodeEntryValue, entrySize } from "./table/runtime.ts";
+export type { TableRow, TableRuntimeOptions } from "./table/runtime.ts";
+export { parseXml, XmlError } from "./table/xml.ts";
+export type { XmlElement } from "./table/xml.ts";
