@@ -24,8 +24,9 @@
  *
  * Entries the model cannot express load as `unsupported` entries that say
  * why: custom types, Lua, scripts outside the byte-patch subset, addresses
- * that name a symbol (a script registers it), addresses relative to the
- * parent entry, unknown types. Nothing is dropped silently. With
+ * that name a symbol (one that a script of the table registers, or that
+ * `UserdefinedSymbols` defines; any other name is taken as a module, quoted
+ * or not), addresses relative to the parent entry, unknown types. Nothing is dropped silently. With
  * `{ strict: true }` the first such entry throws instead.
  *
  * @module
@@ -94,15 +95,15 @@ function parseOffset(t: string): number {
   return m[1] ? -v : v;
 }
 
-/** Reads an `Address` into a chain base (and the dereferences a bracket form adds). */
-function parseAddress(address: string): PointerChainSpec {
+/** Reads an `Address` into a chain base (and the dereferences a bracket form adds). `symbols`: names scripts register or the table defines (lower case). */
+function parseAddress(address: string, symbols: ReadonlySet<string>): PointerChainSpec {
   const a = address.trim();
   if (a === "") throw new Unsupported("the entry has no address");
   if (/^[+-]/.test(a)) throw new Unsupported(`address "${a}" is relative to the parent entry, which is not supported`);
   if (a.includes("[")) {
     try {
       const spec = parseChain(a);
-      checkBase(spec, a);
+      checkBase(spec, a, symbols);
       return spec;
     } catch (error) {
       if (error instanceof Unsupported) throw error;
@@ -118,22 +119,26 @@ function parseAddress(address: string): PointerChainSpec {
     return { base: v, offsets: [] };
   }
   const spec: PointerChainSpec = { base: { module: base.replace(/^"(.*)"$/, "$1"), offset }, offsets: [] };
-  checkBase(spec, a);
+  checkBase(spec, a, symbols);
   return spec;
 }
 
-/** A module name: quoted in the `.CT`, or a file name with an extension. Anything else is a symbol. */
-function checkBase(spec: PointerChainSpec, address: string): void {
+/**
+ * A name in an address is a module unless the table makes it a symbol: a
+ * script registers it (`registersymbol`) or `UserdefinedSymbols` defines it.
+ * (A quoted name is always a module.)
+ */
+function checkBase(spec: PointerChainSpec, address: string, symbols: ReadonlySet<string>): void {
   const b = spec.base;
   if (typeof b !== "object") return;
   const quoted = address.includes(`"${b.module}"`);
-  if (!quoted && !/\.[A-Za-z0-9]+$/.test(b.module) && !/\.so(\.[\d.]+)?$/.test(b.module)) {
+  if (!quoted && symbols.has(b.module.toLowerCase())) {
     throw new Unsupported(`address "${address}" names the symbol "${b.module}", which only a script or Cheat Engine's symbol handler defines`);
   }
   if (/[\s[\]()*]/.test(b.module)) throw new Unsupported(`address "${address}" is an expression, which is not supported`);
 }
 
-function readValue(entry: XmlElement, base: { id: number; description: string }): TableEntry {
+function readValue(entry: XmlElement, base: { id: number; description: string }, symbols: ReadonlySet<string>): TableEntry {
   const rawType = text(entry, "VariableType")?.trim();
   if (rawType === undefined) throw new Unsupported("the entry has neither a VariableType nor GroupHeader 1");
   const type = rawType.toLowerCase();
@@ -174,7 +179,7 @@ function readValue(entry: XmlElement, base: { id: number; description: string })
     if (start + length > 32 || start > 7) throw new Unsupported(`Binary with BitStart ${start} and BitLength ${length} is not supported (bits 0 to 31, starting in the first byte)`);
     typed = { type: "bits", bit: start, bitLength: length };
   } else throw new Unsupported(`unknown VariableType "${rawType}"`);
-  let spec = parseAddress(text(entry, "Address") ?? "");
+  let spec = parseAddress(text(entry, "Address") ?? "", symbols);
   const offsetsNode = child(entry, "Offsets");
   if (offsetsNode) {
     // Stored last-applied first: reverse into the order they are followed.
@@ -209,6 +214,7 @@ export function readCheatTable(xml: string, options: ReadCheatTableOptions = {})
     throw new CheatTableError(`${error.message}${within ? ` (in ${describeEntry(within.id, within.description)})` : ""}`, error.line, within ?? undefined);
   }
   if (root.name !== "CheatTable") throw new CheatTableError(`not a Cheat Engine table: the root element is <${root.name}>, not <CheatTable>`, root.line);
+  const symbols = tableSymbols(root);
   const used = new Set<number>();
   const pending: { entry: TableEntry; wanted: number | null }[] = [];
   const readEntries = (list: XmlElement | undefined): TableEntry[] => {
@@ -231,7 +237,7 @@ export function readCheatTable(xml: string, options: ReadCheatTableOptions = {})
       if (idText !== undefined && idNumber === null) throw new Unsupported(`ID "${idText}" is not a number`);
       if (text(node, "GroupHeader")?.trim() === "1") entry = { kind: "group", ...base };
       else if (child(node, "VariableType") === undefined && child(node, "CheatEntries") !== undefined && child(node, "Address") === undefined) entry = { kind: "group", ...base };
-      else entry = readValue(node, base);
+      else entry = readValue(node, base, symbols);
     } catch (error) {
       if (!(error instanceof Unsupported)) throw error;
       if (options.strict) {
@@ -271,10 +277,29 @@ export function readCheatTable(xml: string, options: ReadCheatTableOptions = {})
   const version = root.attributes.CheatEngineTableVersion;
   notes.push(`converted from a Cheat Engine table${version ? ` (table version ${version})` : ""}`);
   if (child(root, "LuaScript") && text(root, "LuaScript")!.trim() !== "") notes.push("its Lua script (LuaScript) is not run");
-  const symbols = child(root, "UserdefinedSymbols");
-  if (symbols && children(symbols).length > 0) notes.push(`its ${children(symbols).length} user-defined symbol(s) are not defined`);
+  const defined = child(root, "UserdefinedSymbols");
+  if (defined && children(defined).length > 0) notes.push(`its ${children(defined).length} user-defined symbol(s) are not defined`);
   table.comment = notes.join("; ");
   return validateTable(table);
+}
+
+/** Names that scripts register (`registersymbol(…)`) or `UserdefinedSymbols` define, in lower case. */
+function tableSymbols(root: XmlElement): Set<string> {
+  const names = new Set<string>();
+  const walk = (e: XmlElement): void => {
+    if (e.name === "AssemblerScript" || e.name === "LuaScript") {
+      for (const m of textOf(e).matchAll(/registersymbol\s*\(([^)]*)\)/gi)) for (const n of m[1]!.split(",")) names.add(n.trim().toLowerCase());
+      return;
+    }
+    if (e.name === "SymbolEntry") {
+      const n = text(e, "Name");
+      if (n) names.add(n.trim().toLowerCase());
+      return;
+    }
+    for (const c of children(e)) walk(c);
+  };
+  walk(root);
+  return names;
 }
 
 /** The `CheatEntry` that encloses `offset` (its ID and Description, as far as they come before), for error messages. */
