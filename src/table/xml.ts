@@ -129,6 +129,7 @@ export function parseXml(text: string): XmlElement {
 
   const element = (): XmlElement => {
     const start = i;
+    const startLine = lineOf(start);
     i++; // <
     const tag = name();
     const attributes: Record<string, string> = {};
@@ -137,7 +138,7 @@ export function parseXml(text: string): XmlElement {
       skipSpace();
       if (text.startsWith("/>", i)) {
         i += 2;
-        return { name: tag, attributes, children: [], line: lineOf(start) };
+        return { name: tag, attributes, children: [], line: startLine };
       }
       if (text[i] === ">") {
         i++;
@@ -168,7 +169,7 @@ export function parseXml(text: string): XmlElement {
     };
     for (;;) {
       const lt = text.indexOf("<", i);
-      if (lt < 0) fail(`<${tag}> (line ${lineOf(start)}) is not closed: expected </${tag}>`, text.length);
+      if (lt < 0) fail(`<${tag}> (line ${startLine}) is not closed: expected </${tag}>`, text.length);
       if (lt > i) {
         const raw = text.slice(i, lt);
         textRun += decode(raw, i);
@@ -181,9 +182,9 @@ export function parseXml(text: string): XmlElement {
         skipSpace();
         if (text[i] !== ">") fail(`expected ">" to end </${closing}>`);
         i++;
-        if (closing !== tag) fail(`expected </${tag}> (opened at line ${lineOf(start)}), found </${closing}>`, at);
+        if (closing !== tag) fail(`expected </${tag}> (opened at line ${startLine}), found </${closing}>`, at);
         flush();
-        return { name: tag, attributes, children, line: lineOf(start) };
+        return { name: tag, attributes, children, line: startLine };
       }
       if (text.startsWith("<![CDATA[", i)) {
         const end = text.indexOf("]]>", i + 9);
