@@ -257,3 +257,41 @@ describe("module names and pointer sizes", () => {
     expect(pePointerSize(elf32)).toBeNull();
   });
 });
+
+describe("the pointer size of a live process", () => {
+  test("a mapped 32-bit PE image named *.exe (as Wine maps a game) makes it 4; the constructor's option overrides", async () => {
+    const { Target } = await import("./helpers/target.ts");
+    const { Process } = await import("../src/index.ts");
+    const dir = mkdtempSync(join(tmpdir(), "pvm-table-pe-"));
+    const t = await Target.start();
+    try {
+      expect(new Process(t.pid).pointerSize).toBe(8); // Bun itself: a 64-bit ELF
+      const image = new Uint8Array(t.info.page);
+      const v = new DataView(image.buffer);
+      image.set([0x4d, 0x5a]);
+      v.setUint32(0x3c, 0x80, true);
+      v.setUint32(0x80, 0x00004550, true);
+      v.setUint16(0x84, 0x014c, true); // IMAGE_FILE_MACHINE_I386
+      const path = join(dir, "Game.exe");
+      writeFileSync(path, image);
+      const base = await t.map(t.info.page, 1, path);
+      const proc = new Process(t.pid);
+      expect(proc.findModule("game.exe")?.base).toBe(base);
+      expect(proc.pointerSize).toBe(4);
+      expect(new Process(t.pid, { pointerSize: 8 }).pointerSize).toBe(8);
+      expect(() => new Process(t.pid, { pointerSize: 2 as never })).toThrow("pointerSize must be 4 or 8 (got 2)");
+      // readPointer reads 4 bytes now.
+      const data = t.info.data;
+      await t.write(data, new Uint8Array([0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x00]));
+      expect(proc.readPointer(data)).toBe(0x12345678);
+      expect(new Process(t.pid, { pointerSize: 8 }).readPointer(data)).toBe(0x112345678);
+      // writePointer writes 4 bytes, and refuses what does not fit them.
+      proc.writePointer(data, 0xcafe0000);
+      expect(Array.from(await t.read(data, 8))).toEqual([0x00, 0x00, 0xfe, 0xca, 0x01, 0x00, 0x00, 0x00]);
+      expect(() => proc.writePointer(data, 0x100000000)).toThrow("does not fit a 4-byte pointer");
+    } finally {
+      t.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
