@@ -46,9 +46,23 @@
 import { parseChain } from "../trainer/chain.ts";
 import type { ValueType } from "../types.ts";
 
-/** The `format` field of a table file. */
+/**
+ * The `format` field of a table file.
+ *
+ * @example
+ * ```ts
+ * const table = { format: TABLE_FORMAT, version: TABLE_VERSION, entries: [] };
+ * ```
+ */
 export const TABLE_FORMAT = "process-vm-table";
-/** The version of the table file format this library writes (and the newest it reads). */
+/**
+ * The version of the table file format this library writes (and the newest it reads).
+ *
+ * @example
+ * ```ts
+ * if (JSON.parse(text).version > TABLE_VERSION) console.warn("written by a newer process-vm");
+ * ```
+ */
 export const TABLE_VERSION = 1;
 
 /** The type of a value entry: every fixed-width scan type, strings, byte arrays and bit fields. */

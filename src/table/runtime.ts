@@ -41,7 +41,15 @@ const utf8 = new TextDecoder("utf-8");
 const utf16 = new TextDecoder("utf-16le");
 const encoder = new TextEncoder();
 
-/** Byte size of a value entry. */
+/**
+ * The bytes a value entry covers: its type's size, a string's length (twice
+ * for UTF-16), a byte array's length, or the bytes a bit field touches.
+ *
+ * @example
+ * ```ts
+ * entrySize({ kind: "value", id: 1, description: "Name", address: "0x1000", type: "string", length: 16, encoding: "utf-16le" }); // 32
+ * ```
+ */
 export function entrySize(entry: ValueEntry): number {
   switch (entry.type) {
     case "string":

@@ -13,7 +13,7 @@ import type { Command } from "../command.ts";
 import { hex, openTarget, parseArgs, UsageError } from "../util.ts";
 
 const COMMANDS_HELP = [
-  "commands: set N VALUE | freeze N [VALUE] | unfreeze N | enable N | disable N | save FILE | list | help | quit",
+  "commands: set N VALUE | freeze N [VALUE] [--allow-increase|--allow-decrease] | unfreeze N | enable N | disable N | save FILE | list | help | quit",
   "(N is the row number; VALUE as shown, e.g. 999, 3E7 for a hex entry, 1.5, text, 90 90 ??)",
 ].join("\n");
 
@@ -83,14 +83,19 @@ async function execute(line: string, table: Table, runtime: TableRuntime | null)
       const n = rowNumber(args[0], table);
       if (args.length < 2) throw new UsageError("set N VALUE: missing VALUE");
       const rt = need();
-      rt.set({ row: n }, line.trim().split(/\s+/).slice(2).join(" "));
+      rt.set({ row: n }, /^\s*\S+\s+\S+\s(.*)$/.exec(line)![1]!.trim());
       return `${n}: ${rt.read({ row: n })}`;
     }
     case "freeze": {
       const n = rowNumber(args[0], table);
       const rt = need();
-      rt.freeze({ row: n }, args.length > 1 ? line.trim().split(/\s+/).slice(2).join(" ") : undefined);
-      return `${n}: frozen at ${rt.row({ row: n }).entry.kind === "value" ? ((rt.row({ row: n }).entry as { freeze?: { value?: string } }).freeze?.value ?? "") : ""}`;
+      const allowIncrease = args.includes("--allow-increase");
+      const allowDecrease = args.includes("--allow-decrease");
+      const value = args.slice(1).filter((a) => a !== "--allow-increase" && a !== "--allow-decrease").join(" ");
+      rt.freeze({ row: n }, value === "" ? undefined : value, { allowIncrease, allowDecrease });
+      const entry = rt.row({ row: n }).entry;
+      const held = entry.kind === "value" ? entry.freeze : undefined;
+      return `${n}: frozen at ${held?.value ?? ""}${held?.allowIncrease ? " (may increase)" : held?.allowDecrease ? " (may decrease)" : ""}`;
     }
     case "unfreeze": {
       const n = rowNumber(args[0], table);
@@ -166,7 +171,8 @@ async function session(file: string, target: string | undefined, refreshMs: numb
         message = `target: ${(error as Error).message}`;
       }
       const lines = render(rows(), runtime?.rows ?? null, process.stdout.columns || 120);
-      const out = [...lines, "", ...message.split("\n")];
+      const columns = process.stdout.columns || 120;
+      const out = [...lines, "", ...message.split("\n").map((l) => (l.length > columns ? `${l.slice(0, columns - 1)}…` : l))];
       let text = "\x1b7\x1b[H";
       for (const l of out) text += `${l}\x1b[K\n`;
       for (let k = out.length; k < drawn; k++) text += "\x1b[K\n";
