@@ -27,7 +27,19 @@ const EXPECTED: Table = {
         // <Offset>30 20 18 100</Offset>: stored last-applied first.
         { kind: "value", id: 1, description: "Health (4 levels)", address: "Game.exe+0x1a2b0 -> 0x100 -> 0x18 -> 0x20 -> 0x30", type: "i32", signed: true },
         // FFFFFFF8 is a 32-bit -8.
-        { kind: "value", id: 2, description: "Stats (1 level)", address: "Game.exe+0x1a2b8 -> -0x8", type: "u32", hex: true },
+        {
+          kind: "value",
+          id: 2,
+          description: "Stats (1 level)",
+          address: "Game.exe+0x1a2b8 -> -0x8",
+          type: "u32",
+          hex: true,
+          children: [
+            // "+4" and "+C": from the parent's address; the child's offsets, reversed, follow from there.
+            { kind: "value", id: 20, description: "Armor (relative)", address: "+0x4", type: "u16" },
+            { kind: "value", id: 21, description: "Weapon damage (relative pointer)", address: "+0xc -> 0x8 -> 0x10", type: "f32" },
+          ],
+        },
         {
           kind: "group",
           id: 3,
@@ -77,7 +89,7 @@ const EXPECTED: Table = {
       reason: 'address "pAmmo" names the symbol "pAmmo", which only a script or Cheat Engine\'s symbol handler defines',
       original: { VariableType: "4 Bytes", Address: "pAmmo" },
       children: [
-        { kind: "unsupported", id: 19, description: "Clip", reason: 'address "+10" is relative to the parent entry, which is not supported', original: { VariableType: "4 Bytes", Address: "+10" } },
+        { kind: "unsupported", id: 19, description: "Clip", reason: 'address "+10" is relative to the parent entry, which has no address (it is unsupported)', original: { VariableType: "4 Bytes", Address: "+10" } },
       ],
     },
   ],
@@ -87,7 +99,7 @@ describe("readCheatTable", () => {
   test("every entry kind of the fixture gives the expected model; nothing is dropped", () => {
     const table = readCheatTable(fixture("every-kind.CT"));
     expect(table).toEqual(EXPECTED);
-    expect((fixture("every-kind.CT").match(/<CheatEntry>/g) ?? []).length).toBe(20);
+    expect((fixture("every-kind.CT").match(/<CheatEntry>/g) ?? []).length).toBe(22);
   });
 
   test("our format keeps the converted table exactly", () => {

@@ -56,7 +56,10 @@ function cheatTable(module: string, info: TableTargetInfo, base: number, quoted 
     ${entry(6, "Title", "String", `${mod}+${gStats}`, ["50"], "<Length>12</Length><Unicode>1</Unicode>")}
     ${entry(7, "Flags", "Array of byte", `${mod}+${gStats}`, ["68"], "<ByteLength>8</ByteLength><ShowAsHex>1</ShowAsHex>")}
     ${entry(8, "Bits", "Binary", `${mod}+${gStats}`, ["70"], "<BitStart>2</BitStart><BitLength>3</BitLength>")}
-    ${entry(9, "Score", "8 Bytes", (info.stats + 0x78).toString(16).toUpperCase(), [], "<ShowAsSigned>1</ShowAsSigned>")}
+    ${entry(9, "Score", "8 Bytes", (info.stats + 0x78).toString(16).toUpperCase(), [], "<ShowAsSigned>1</ShowAsSigned>").replace(
+      "</CheatEntry>",
+      `<CheatEntries>${entry(12, "Ammo (relative)", "4 Bytes", "+8", [])}</CheatEntries></CheatEntry>`,
+    )}
     ${entry(10, "Ammo", "4 Bytes", `${mod}+${gStats}`, ["80"])}
     <CheatEntry>
       <ID>11</ID>
@@ -154,7 +157,7 @@ for (const bits of [64, 32] as const) {
       expect(byDescription(rows, "Health via g_stats").address).toBe(info.stats + 0x30);
       const live = proc.readI32(info.stats + 0x30);
       expect(Math.abs(Number(health.value) - live)).toBeLessThan(200);
-      expect(Number(health.value)).toBeLessThan(1000000);
+      expect(Number(health.value)).toBeLessThanOrEqual(1000000);
       expect(byDescription(rows, "Speed").value).toBe("1.5");
       expect(byDescription(rows, "Position").value).toBe("-12.25");
       expect(byDescription(rows, "Name").value).toBe("Hero");
@@ -163,6 +166,8 @@ for (const bits of [64, 32] as const) {
       expect(byDescription(rows, "Bits").value).toBe("5");
       expect(byDescription(rows, "Score").value).toBe("1234567890123");
       expect(byDescription(rows, "Score").address).toBe(info.stats + 0x78);
+      expect(byDescription(rows, "Ammo (relative)").address).toBe(info.stats + 0x80);
+      expect(Math.abs(Number(byDescription(rows, "Ammo (relative)").value) - Number(byDescription(rows, "Ammo").value))).toBeLessThan(200);
     });
 
     test("set writes each type where the game keeps it", () => {
@@ -257,7 +262,7 @@ for (const bits of [64, 32] as const) {
       const ra = a.refresh();
       const rb = b.refresh();
       expect(rb.map((r) => r.address)).toEqual(ra.map((r) => r.address));
-      const steady = (rows: readonly TableRow[]) => rows.filter((r) => !["Health", "Health via g_stats", "Ammo"].includes(r.entry.description)).map((r) => r.value);
+      const steady = (rows: readonly TableRow[]) => rows.filter((r) => !["Health", "Health via g_stats", "Ammo", "Ammo (relative)"].includes(r.entry.description)).map((r) => r.value);
       expect(steady(rb)).toEqual(steady(ra));
       expect(steady(ra).filter((v) => v !== null).length).toBe(7);
     });
@@ -308,7 +313,7 @@ describe("pvm table", () => {
       const convert = spawnSync(process.execPath, [MAIN, "table", "convert", ct, json], { encoding: "utf8" });
       expect(convert.stderr).toBe("");
       expect(convert.status).toBe(0);
-      expect(convert.stdout).toContain("12 entries");
+      expect(convert.stdout).toContain("13 entries");
       expect(parseTable(readFileSync(json, "utf8"))).toEqual(readCheatTable(readFileSync(ct, "utf8")));
 
       const list = spawnSync(process.execPath, [MAIN, "table", json, String(target.pid)], { encoding: "utf8", input: "" });
@@ -322,7 +327,7 @@ describe("pvm table", () => {
       });
       expect(session.stdout).toContain("6: Bard");
       expect(session.stdout).toContain("4: 3.5");
-      expect(session.stderr).toContain("N must be a row number from 1 to 12");
+      expect(session.stderr).toContain("N must be a row number from 1 to 13");
       expect(session.status).toBe(1);
       expect(proc.readF32(target.info.stats + 0x34)).toBe(3.5);
       const kept = parseTable(readFileSync(saved, "utf8"));

@@ -110,7 +110,7 @@ describe("the table format", () => {
       saveTable(path, TABLE);
       expect(loadTable(path)).toEqual(TABLE);
       writeFileSync(join(dir, "t.CT"), readFileSync(new URL("./fixtures/tables/every-kind.CT", import.meta.url)));
-      expect(flattenEntries(loadTable(join(dir, "t.CT"))).length).toBe(20);
+      expect(flattenEntries(loadTable(join(dir, "t.CT"))).length).toBe(22);
       writeFileSync(join(dir, "bad.json"), '{"format":"process-vm-table","version":1,"entries":[{"kind":"group"}]}');
       expect(errorOf(() => loadTable(join(dir, "bad.json"))).message).toBe(`${join(dir, "bad.json")}: entry (entries[0]): "id" must be a non-negative integer (got undefined)`);
     } finally {

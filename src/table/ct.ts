@@ -7,8 +7,9 @@
  * `Float`, `Double`, `String` with `Length` and `Unicode`, `Array of byte`
  * with `ByteLength`, `Binary` with `BitStart` and `BitLength`, `Auto
  * Assembler Script` with `AssemblerScript`), `ShowAsHex`, `ShowAsSigned`,
- * `Address` (`0040A2B0`, `"Game.exe"+1A2B0`, `Game.exe+1A2B0`, or Cheat
- * Engine's bracket form), `Offsets` and nested `CheatEntries`.
+ * `Address` (`0040A2B0`, `"Game.exe"+1A2B0`, `Game.exe+1A2B0`, Cheat
+ * Engine's bracket form, or `+10` from the parent entry's address), `Offsets`
+ * and nested `CheatEntries`.
  *
  * **Offsets.** Cheat Engine keeps a pointer's offsets in the order its
  * `Offsets` element lists them, and follows them from the last to the first
@@ -26,7 +27,7 @@
  * why: custom types, Lua, scripts outside the byte-patch subset, addresses
  * that name a symbol (one that a script of the table registers, or that
  * `UserdefinedSymbols` defines; any other name is taken as a module, quoted
- * or not), addresses relative to the parent entry, unknown types. Nothing is dropped silently. With
+ * or not), addresses relative to a parent without an address, unknown types. Nothing is dropped silently. With
  * `{ strict: true }` the first such entry throws instead.
  *
  * @module
@@ -99,7 +100,6 @@ function parseOffset(t: string): number {
 function parseAddress(address: string, symbols: ReadonlySet<string>): PointerChainSpec {
   const a = address.trim();
   if (a === "") throw new Unsupported("the entry has no address");
-  if (/^[+-]/.test(a)) throw new Unsupported(`address "${a}" is relative to the parent entry, which is not supported`);
   if (a.includes("[")) {
     try {
       const spec = parseChain(a);
@@ -138,7 +138,7 @@ function checkBase(spec: PointerChainSpec, address: string, symbols: ReadonlySet
   if (/[\s[\]()*]/.test(b.module)) throw new Unsupported(`address "${address}" is an expression, which is not supported`);
 }
 
-function readValue(entry: XmlElement, base: { id: number; description: string }, symbols: ReadonlySet<string>): TableEntry {
+function readValue(entry: XmlElement, base: { id: number; description: string }, symbols: ReadonlySet<string>, parent: TableEntry | null): TableEntry {
   const rawType = text(entry, "VariableType")?.trim();
   if (rawType === undefined) throw new Unsupported("the entry has neither a VariableType nor GroupHeader 1");
   const type = rawType.toLowerCase();
@@ -179,14 +179,22 @@ function readValue(entry: XmlElement, base: { id: number; description: string },
     if (start + length > 32 || start > 7) throw new Unsupported(`Binary with BitStart ${start} and BitLength ${length} is not supported (bits 0 to 31, starting in the first byte)`);
     typed = { type: "bits", bit: start, bitLength: length };
   } else throw new Unsupported(`unknown VariableType "${rawType}"`);
-  let spec = parseAddress(text(entry, "Address") ?? "", symbols);
+  const addressText = (text(entry, "Address") ?? "").trim();
+  // "+10": relative to the parent entry's address (Cheat Engine adds it to the parent's real address).
+  const rel = /^([+-])\s*(?:0x|\$)?([0-9a-f]+)$/i.exec(addressText);
+  if (/^[+-]/.test(addressText)) {
+    if (!rel) throw new Unsupported(`relative address "${addressText}" is not an offset in hex`);
+    if (parent?.kind !== "value") throw new Unsupported(`address "${addressText}" is relative to the parent entry, which has no address (${parent === null ? "there is none" : parent.kind === "group" ? "a group header" : "it is unsupported"})`);
+  }
+  let spec: PointerChainSpec = rel ? { base: 0, offsets: [] } : parseAddress(addressText, symbols);
   const offsetsNode = child(entry, "Offsets");
   if (offsetsNode) {
     // Stored last-applied first: reverse into the order they are followed.
     const stored = children(offsetsNode, "Offset").map((o) => parseOffset(textOf(o)));
     spec = { base: spec.base, offsets: [...spec.offsets, ...stored.reverse()] };
   }
-  const out: ValueEntry = { ...value, address: formatChain(spec), ...typed };
+  const address = rel ? [`${rel[1]}0x${parseInt(rel[2]!, 16).toString(16)}`, ...spec.offsets.map((o) => (o < 0 ? `-0x${(-o).toString(16)}` : `0x${o.toString(16)}`))].join(" -> ") : formatChain(spec);
+  const out: ValueEntry = { ...value, address, ...typed };
   if (showAsHex) out.hex = true;
   if (signed !== undefined) out.signed = signed;
   return out;
@@ -217,16 +225,16 @@ export function readCheatTable(xml: string, options: ReadCheatTableOptions = {})
   const symbols = tableSymbols(root);
   const used = new Set<number>();
   const pending: { entry: TableEntry; wanted: number | null }[] = [];
-  const readEntries = (list: XmlElement | undefined): TableEntry[] => {
+  const readEntries = (list: XmlElement | undefined, parent: TableEntry | null): TableEntry[] => {
     if (!list) return [];
     const out: TableEntry[] = [];
     for (const node of children(list)) {
       if (node.name !== "CheatEntry") continue;
-      out.push(readEntry(node));
+      out.push(readEntry(node, parent));
     }
     return out;
   };
-  const readEntry = (node: XmlElement): TableEntry => {
+  const readEntry = (node: XmlElement, parent: TableEntry | null): TableEntry => {
     const idText = text(node, "ID")?.trim();
     const idNumber = idText !== undefined && /^\d+$/.test(idText) ? Number(idText) : null;
     let description = text(node, "Description") ?? "";
@@ -237,7 +245,7 @@ export function readCheatTable(xml: string, options: ReadCheatTableOptions = {})
       if (idText !== undefined && idNumber === null) throw new Unsupported(`ID "${idText}" is not a number`);
       if (text(node, "GroupHeader")?.trim() === "1") entry = { kind: "group", ...base };
       else if (child(node, "VariableType") === undefined && child(node, "CheatEntries") !== undefined && child(node, "Address") === undefined) entry = { kind: "group", ...base };
-      else entry = readValue(node, base, symbols);
+      else entry = readValue(node, base, symbols, parent);
     } catch (error) {
       if (!(error instanceof Unsupported)) throw error;
       if (options.strict) {
@@ -253,11 +261,11 @@ export function readCheatTable(xml: string, options: ReadCheatTableOptions = {})
       entry = { kind: "unsupported", ...base, reason: error.message, ...(Object.keys(original).length ? { original } : {}) };
     }
     pending.push({ entry, wanted: idNumber });
-    const kids = readEntries(child(node, "CheatEntries"));
+    const kids = readEntries(child(node, "CheatEntries"), entry);
     if (kids.length > 0) entry.children = kids;
     return entry;
   };
-  const entries = readEntries(child(root, "CheatEntries"));
+  const entries = readEntries(child(root, "CheatEntries"), null);
   // Cheat Engine's IDs where they are unique; fresh ones for the rest.
   for (const p of pending) {
     if (p.wanted !== null && !used.has(p.wanted)) {

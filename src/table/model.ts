@@ -43,7 +43,7 @@
  *
  * @module
  */
-import { parseChain } from "../trainer/chain.ts";
+import { parseChain, type PointerChainSpec } from "../trainer/chain.ts";
 import type { ValueType } from "../types.ts";
 
 /**
@@ -98,7 +98,12 @@ export interface GroupEntry extends EntryCommon {
 /** A value in the target's memory. */
 export interface ValueEntry extends EntryCommon {
   kind: "value";
-  /** An absolute address (`"0x7f001000"`), a module and offset (`"game.exe+0x1a2b0"`) or a pointer chain (`"game.exe+0x1a2b0 -> 0x10 -> 0x8"`). */
+  /**
+   * An absolute address (`"0x7f001000"`), a module and offset
+   * (`"game.exe+0x1a2b0"`) or a pointer chain (`"game.exe+0x1a2b0 -> 0x10 -> 0x8"`);
+   * or, under a value entry, an address relative to the parent's
+   * (`"+0x10"`, and a chain from there: `"+0x10 -> 0x8"`).
+   */
   address: string;
   type: TableValueType;
   /** `string`: characters; `bytes`: bytes. Required for both. */
@@ -229,7 +234,29 @@ export function validateTable(value: unknown): Table {
   return table;
 }
 
-function validateEntry(raw: unknown, path: string, ids: Map<number, string>): TableEntry {
+/**
+ * Reads the address of a value entry: a chain (see `parseChain`), or, when it
+ * starts with `+` or `-`, an offset from the parent entry's address and the
+ * offsets of a chain from there.
+ *
+ * @throws {SyntaxError} naming the part that cannot be read.
+ * @example
+ * ```ts
+ * parseEntryAddress("+0x10 -> 0x8"); // { relative: 16, chain: { base: 16, offsets: [8] } }
+ * parseEntryAddress("game.exe+0x1a2b0 -> 0x10"); // { relative: null, chain: { base: { module: "game.exe", offset: 0x1a2b0 }, offsets: [16] } }
+ * ```
+ */
+export function parseEntryAddress(address: string): { relative: number | null; chain: PointerChainSpec } {
+  const t = address.trim();
+  if (/^[+-]/.test(t)) {
+    const chain = parseChain(`0x0${t}`);
+    if (typeof chain.base !== "number") throw new SyntaxError(`invalid relative address "${address}"`);
+    return { relative: chain.base, chain };
+  }
+  return { relative: null, chain: parseChain(t) };
+}
+
+function validateEntry(raw: unknown, path: string, ids: Map<number, string>, parent: TableEntry | null = null): TableEntry {
   if (!isObject(raw)) throw new TableError(`${path} must be an object`, path);
   const where = describe(raw, path);
   const fail = (field: string, message: string): never => {
@@ -272,11 +299,13 @@ function validateEntry(raw: unknown, path: string, ids: Map<number, string>): Ta
     }
     case "value": {
       if (typeof raw.address !== "string" || raw.address.trim() === "") fail("address", `"address" must be a non-empty string (an address, module+offset or pointer chain)`);
+      let relative: number | null = null;
       try {
-        parseChain(raw.address as string);
+        relative = parseEntryAddress(raw.address as string).relative;
       } catch (error) {
         fail("address", (error as Error).message);
       }
+      if (relative !== null && parent?.kind !== "value") fail("address", `a relative address ("${raw.address}") needs a value entry as its parent`);
       if (!isTableValueType(raw.type)) fail("type", `unknown type ${JSON.stringify(raw.type)} (${TYPES.join(" ")})`);
       const type = raw.type as TableValueType;
       const v: ValueEntry = { kind: "value", ...common, address: raw.address as string, type };
@@ -331,7 +360,7 @@ function validateEntry(raw: unknown, path: string, ids: Map<number, string>): Ta
   }
   if (raw.children !== undefined) {
     if (!Array.isArray(raw.children)) fail("children", `"children" must be an array`);
-    entry.children = (raw.children as unknown[]).map((c, i) => validateEntry(c, `${path}.children[${i}]`, ids));
+    entry.children = (raw.children as unknown[]).map((c, i) => validateEntry(c, `${path}.children[${i}]`, ids, entry));
   }
   return entry;
 }

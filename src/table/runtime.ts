@@ -7,10 +7,10 @@
  * @module
  */
 import { Process } from "../process.ts";
-import { PointerChainList, type FreezeHandle } from "../trainer/index.ts";
+import { PointerChain, PointerChainList, type FreezeHandle } from "../trainer/index.ts";
 import { getValue, VALUE_SIZE, isValueType, type ValueType } from "../types.ts";
 import { AutoAssemblerRunner, parseAutoAssembler } from "./autoasm.ts";
-import { flattenEntries, findEntry, TableError, type FreezeSetting, type Table, type TableEntry, type ValueEntry } from "./model.ts";
+import { flattenEntries, findEntry, parseEntryAddress, TableError, type FreezeSetting, type Table, type TableEntry, type ValueEntry } from "./model.ts";
 
 /** One line of a table attached to a process, as {@link TableRuntime.refresh} leaves it. */
 export interface TableRow {
@@ -208,6 +208,21 @@ export function encodeEntryValue(entry: ValueEntry, text: string, current?: Uint
   }
 }
 
+interface Resolved {
+  row: TableRow;
+  entry: ValueEntry;
+  /** Index in the chain list, or -1 for an address relative to the parent. */
+  chain: number;
+  /** For a relative entry: the parent's record, the offset from it, and the offsets followed from there. */
+  parent: Resolved | null;
+  offset: number;
+  offsets: readonly number[];
+  /** The address after the last resolution, NaN when it failed. */
+  address: number;
+  /** Why it failed. */
+  error: Error | null;
+}
+
 interface Held {
   /** A library freeze (numeric types). */
   handle: FreezeHandle | null;
@@ -235,7 +250,8 @@ export class TableRuntime {
   readonly table: Table;
   readonly options: TableRuntimeOptions;
   #rows: TableRow[] = [];
-  #values: { row: TableRow; entry: ValueEntry }[] = [];
+  /** Value entries in display order (a parent before its children); `chain` indexes the list of absolute ones, -1 for a relative one. */
+  #values: Resolved[] = [];
   #chains: PointerChainList;
   #held = new Map<TableEntry, Held>();
   #scripts = new Map<TableEntry, AutoAssemblerRunner>();
@@ -265,8 +281,26 @@ export class TableRuntime {
       active: false,
     }));
     this.#values = [];
-    for (const row of this.#rows) if (row.entry.kind === "value") this.#values.push({ row, entry: row.entry });
-    return new PointerChainList(this.process, this.#values.map((v) => v.entry.address));
+    const byEntry = new Map<TableEntry, Resolved>();
+    const flat = flattenEntries(this.table);
+    const absolute: string[] = [];
+    for (let i = 0; i < this.#rows.length; i++) {
+      const row = this.#rows[i]!;
+      if (row.entry.kind !== "value") continue;
+      const { relative, chain } = parseEntryAddress(row.entry.address);
+      const r: Resolved = { row, entry: row.entry, chain: -1, parent: null, offset: 0, offsets: [], address: NaN, error: null };
+      if (relative === null) {
+        r.chain = absolute.length;
+        absolute.push(row.entry.address);
+      } else {
+        r.parent = byEntry.get(flat[i]!.parent!) ?? null;
+        r.offset = relative;
+        r.offsets = chain.offsets;
+      }
+      byEntry.set(row.entry, r);
+      this.#values.push(r);
+    }
+    return new PointerChainList(this.process, absolute);
   }
 
   /** The rows as the last {@link refresh} left them. */
@@ -317,16 +351,14 @@ export class TableRuntime {
    * @throws {ProcessVmError} when the target cannot be read at all (`ESRCH`: it exited).
    */
   refresh(): readonly TableRow[] {
-    const addresses = this.#chains.resolve();
-    let failed = false;
-    for (let i = 0; i < this.#values.length; i++) {
-      const { row, entry } = this.#values[i]!;
-      const a = addresses[i]!;
+    this.#resolveAll();
+    for (const r of this.#values) {
+      const { row, entry } = r;
+      const a = r.address;
       if (Number.isNaN(a)) {
-        failed = true;
         row.address = null;
         row.value = null;
-        row.error = this.#chains.error(i)?.message ?? "unresolved";
+        row.error = r.error?.message ?? "unresolved";
         continue;
       }
       row.address = a;
@@ -342,8 +374,6 @@ export class TableRuntime {
       const held = this.#held.get(entry);
       if (held && held.address !== a) this.#restartFreeze(entry, row, held, a);
     }
-    // A module loaded later, or a rebuilt object graph: look the module bases up again next time.
-    if (failed) this.#chains.refresh();
     for (const row of this.#rows) {
       if (row.entry.kind === "value") row.active = this.#held.has(row.entry);
       else if (row.entry.kind === "script") row.active = this.#scripts.get(row.entry)?.enabled ?? false;
@@ -359,18 +389,44 @@ export class TableRuntime {
     return { row, entry: e };
   }
 
-  #resolve(row: TableRow, entry: ValueEntry): number {
-    const i = this.#values.findIndex((v) => v.entry === entry);
-    const a = this.#chains.resolve()[i]!;
-    if (Number.isNaN(a)) {
-      this.#chains.refresh();
-      const again = this.#chains.resolve()[i]!;
-      if (Number.isNaN(again)) throw this.#chains.error(i) ?? new TableError(`entry ${entry.id} "${entry.description}": the address cannot be resolved`);
-      row.address = again;
-      return again;
+  /**
+   * Resolves every value entry's address: the absolute ones together (one
+   * batched read per level), then the relative ones from their parents, in
+   * display order.
+   */
+  #resolveAll(): void {
+    const addresses = this.#chains.resolve();
+    let failed = false;
+    for (const r of this.#values) {
+      r.error = null;
+      if (r.chain >= 0) {
+        r.address = addresses[r.chain]!;
+        if (Number.isNaN(r.address)) r.error = this.#chains.error(r.chain);
+      } else {
+        const parent = r.parent;
+        if (!parent || Number.isNaN(parent.address)) {
+          r.address = NaN;
+          r.error = new TableError(`entry ${r.entry.id} "${r.entry.description}": its address is relative to its parent, whose address is unknown`);
+        } else if (r.offsets.length === 0) r.address = parent.address + r.offset;
+        else {
+          const chain = new PointerChain(this.process, { base: parent.address + r.offset, offsets: r.offsets });
+          r.address = chain.tryResolve() ?? NaN;
+          r.error = chain.error();
+        }
+      }
+      if (Number.isNaN(r.address)) failed = true;
     }
-    row.address = a;
-    return a;
+    // A module loaded later, or a rebuilt object graph: look the module bases up again next time.
+    if (failed) this.#chains.refresh();
+  }
+
+  #resolve(row: TableRow, entry: ValueEntry): number {
+    const r = this.#values.find((v) => v.entry === entry)!;
+    this.#resolveAll();
+    if (Number.isNaN(r.address)) this.#resolveAll(); // once more, with the module bases looked up again
+    if (Number.isNaN(r.address)) throw r.error ?? new TableError(`entry ${entry.id} "${entry.description}": the address cannot be resolved`);
+    row.address = r.address;
+    return r.address;
   }
 
   /**

@@ -92,7 +92,8 @@ async function execute(line: string, table: Table, runtime: TableRuntime | null)
       const allowIncrease = args.includes("--allow-increase");
       const allowDecrease = args.includes("--allow-decrease");
       const value = args.slice(1).filter((a) => a !== "--allow-increase" && a !== "--allow-decrease").join(" ");
-      rt.freeze({ row: n }, value === "" ? undefined : value, { allowIncrease, allowDecrease });
+      // Without a flag, the saved setting stays.
+      rt.freeze({ row: n }, value === "" ? undefined : value, allowIncrease ? { allowIncrease, allowDecrease: false } : allowDecrease ? { allowDecrease, allowIncrease: false } : {});
       const entry = rt.row({ row: n }).entry;
       const held = entry.kind === "value" ? entry.freeze : undefined;
       return `${n}: frozen at ${held?.value ?? ""}${held?.allowIncrease ? " (may increase)" : held?.allowDecrease ? " (may decrease)" : ""}`;
