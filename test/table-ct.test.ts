@@ -114,6 +114,26 @@ describe("readCheatTable", () => {
     expect(four.entries[0]).toMatchObject({ address: "a.exe+0x10 -> 0x1 -> 0x2 -> 0x3 -> 0x4" });
   });
 
+  test("user-defined symbols with an address stand for it; registered ones make the entry unsupported", () => {
+    const t = readCheatTable(
+      `<CheatTable><CheatEntries>` +
+        `<CheatEntry><ID>1</ID><Description>"a"</Description><VariableType>4 Bytes</VariableType><Address>pBase+8</Address><Offsets><Offset>4</Offset></Offsets></CheatEntry>` +
+        `<CheatEntry><ID>2</ID><Description>"b"</Description><VariableType>4 Bytes</VariableType><Address>pDeep+8</Address></CheatEntry>` +
+        `<CheatEntry><ID>3</ID><Description>"c"</Description><VariableType>4 Bytes</VariableType><Address>hook</Address></CheatEntry>` +
+        `<CheatEntry><ID>4</ID><Description>"d"</Description><VariableType>Auto Assembler Script</VariableType><AssemblerScript>[ENABLE]\naobscan(hook,90 90)\nregistersymbol(hook)\n[DISABLE]\nunregistersymbol(hook)</AssemblerScript></CheatEntry>` +
+        `</CheatEntries><UserdefinedSymbols>` +
+        `<SymbolEntry><Name>pBase</Name><Address>"Game.exe"+100</Address></SymbolEntry>` +
+        `<SymbolEntry><Name>pDeep</Name><Address>[Game.exe+200]+10</Address></SymbolEntry>` +
+        `</UserdefinedSymbols></CheatTable>`,
+    );
+    expect(t.entries.map((e) => (e.kind === "value" ? e.address : e.kind === "unsupported" ? e.reason : e.kind))).toEqual([
+      "Game.exe+0x108 -> 0x4",
+      "Game.exe+0x200 -> 0x18",
+      'address "hook" names the symbol "hook", which only a script or Cheat Engine\'s symbol handler defines',
+      "script",
+    ]);
+  });
+
   test("IDs that repeat or are missing get fresh ones; descriptions lose their quotes", () => {
     const t = readCheatTable(ct(`<CheatEntry><ID>4</ID><Description>"x"</Description><GroupHeader>1</GroupHeader></CheatEntry><CheatEntry><ID>4</ID><Description>y</Description><GroupHeader>1</GroupHeader></CheatEntry><CheatEntry><Description>"z"</Description><GroupHeader>1</GroupHeader></CheatEntry>`));
     expect(t.entries.map((e) => [e.id, e.description])).toEqual([[4, "x"], [0, "y"], [1, "z"]]);

@@ -25,9 +25,10 @@
  *
  * Entries the model cannot express load as `unsupported` entries that say
  * why: custom types, Lua, scripts outside the byte-patch subset, addresses
- * that name a symbol (one that a script of the table registers, or that
- * `UserdefinedSymbols` defines; any other name is taken as a module, quoted
- * or not), addresses relative to a parent without an address, unknown types. Nothing is dropped silently. With
+ * that name a symbol a script registers at run time (a `UserdefinedSymbols`
+ * entry with an address of its own is put in its place; any other name is
+ * taken as a module, quoted or not), addresses relative to a parent without
+ * an address, unknown types. Nothing is dropped silently. With
  * `{ strict: true }` the first such entry throws instead.
  *
  * @module
@@ -97,14 +98,12 @@ function parseOffset(t: string): number {
 }
 
 /** Reads an `Address` into a chain base (and the dereferences a bracket form adds). `symbols`: names scripts register or the table defines (lower case). */
-function parseAddress(address: string, symbols: ReadonlySet<string>): PointerChainSpec {
+function parseAddress(address: string, symbols: Symbols): PointerChainSpec {
   const a = address.trim();
   if (a === "") throw new Unsupported("the entry has no address");
   if (a.includes("[")) {
     try {
-      const spec = parseChain(a);
-      checkBase(spec, a, symbols);
-      return spec;
+      return checkBase(parseChain(a), a, symbols);
     } catch (error) {
       if (error instanceof Unsupported) throw error;
       throw new Unsupported(`address "${a}" cannot be read (${(error as Error).message})`);
@@ -118,27 +117,46 @@ function parseAddress(address: string, symbols: ReadonlySet<string>): PointerCha
     if (!Number.isSafeInteger(v) || v < 0) throw new Unsupported(`address "${a}" is not a user-space address`);
     return { base: v, offsets: [] };
   }
-  const spec: PointerChainSpec = { base: { module: base.replace(/^"(.*)"$/, "$1"), offset }, offsets: [] };
-  checkBase(spec, a, symbols);
-  return spec;
+  return checkBase({ base: { module: base.replace(/^"(.*)"$/, "$1"), offset }, offsets: [] }, a, symbols);
+}
+
+/** The symbols of a table: names that scripts register (lower case), and those `UserdefinedSymbols` gives an address. */
+interface Symbols {
+  registered: ReadonlySet<string>;
+  defined: ReadonlyMap<string, PointerChainSpec>;
 }
 
 /**
  * A name in an address is a module unless the table makes it a symbol: a
- * script registers it (`registersymbol`) or `UserdefinedSymbols` defines it.
- * (A quoted name is always a module.)
+ * user-defined symbol with an address of its own (`UserdefinedSymbols`) is
+ * put in its place; one that a script registers (`registersymbol`), or whose
+ * address cannot be read, makes the entry unsupported. (A quoted name is
+ * always a module.)
  */
-function checkBase(spec: PointerChainSpec, address: string, symbols: ReadonlySet<string>): void {
+function checkBase(spec: PointerChainSpec, address: string, symbols: Symbols): PointerChainSpec {
   const b = spec.base;
-  if (typeof b !== "object") return;
+  if (typeof b !== "object") return spec;
   const quoted = address.includes(`"${b.module}"`);
-  if (!quoted && symbols.has(b.module.toLowerCase())) {
+  const name = b.module.toLowerCase();
+  if (!quoted && symbols.defined.has(name)) {
+    // The symbol's own chain, then the offset added to its address, then this address's offsets.
+    const sym = symbols.defined.get(name)!;
+    if (sym.offsets.length === 0) {
+      const base = typeof sym.base === "object" ? { module: sym.base.module, offset: sym.base.offset + b.offset } : Number(sym.base) + b.offset;
+      return { base, offsets: spec.offsets };
+    }
+    const offsets = [...sym.offsets];
+    offsets[offsets.length - 1]! += b.offset;
+    return { base: sym.base, offsets: [...offsets, ...spec.offsets] };
+  }
+  if (!quoted && symbols.registered.has(name)) {
     throw new Unsupported(`address "${address}" names the symbol "${b.module}", which only a script or Cheat Engine's symbol handler defines`);
   }
   if (/[\s[\]()*]/.test(b.module)) throw new Unsupported(`address "${address}" is an expression, which is not supported`);
+  return spec;
 }
 
-function readValue(entry: XmlElement, base: { id: number; description: string }, symbols: ReadonlySet<string>, parent: TableEntry | null): TableEntry {
+function readValue(entry: XmlElement, base: { id: number; description: string }, symbols: Symbols, parent: TableEntry | null): TableEntry {
   const rawType = text(entry, "VariableType")?.trim();
   if (rawType === undefined) throw new Unsupported("the entry has neither a VariableType nor GroupHeader 1");
   const type = rawType.toLowerCase();
@@ -291,23 +309,40 @@ export function readCheatTable(xml: string, options: ReadCheatTableOptions = {})
   return validateTable(table);
 }
 
-/** Names that scripts register (`registersymbol(…)`) or `UserdefinedSymbols` define, in lower case. */
-function tableSymbols(root: XmlElement): Set<string> {
-  const names = new Set<string>();
+/**
+ * The symbols of a table: names that scripts register (`registersymbol(…)`,
+ * in lower case), and the `UserdefinedSymbols` whose `Address` reads as an
+ * address, module+offset or chain (the others count as registered: unknown).
+ */
+function tableSymbols(root: XmlElement): Symbols {
+  const registered = new Set<string>();
+  const entries: [string, string][] = [];
   const walk = (e: XmlElement): void => {
     if (e.name === "AssemblerScript" || e.name === "LuaScript") {
-      for (const m of textOf(e).matchAll(/registersymbol\s*\(([^)]*)\)/gi)) for (const n of m[1]!.split(",")) names.add(n.trim().toLowerCase());
+      for (const m of textOf(e).matchAll(/registersymbol\s*\(([^)]*)\)/gi)) for (const n of m[1]!.split(",")) registered.add(n.trim().toLowerCase());
       return;
     }
     if (e.name === "SymbolEntry") {
-      const n = text(e, "Name");
-      if (n) names.add(n.trim().toLowerCase());
+      const n = text(e, "Name")?.trim();
+      if (n) entries.push([n.toLowerCase(), text(e, "Address")?.trim() ?? ""]);
       return;
     }
     for (const c of children(e)) walk(c);
   };
   walk(root);
-  return names;
+  const known = new Set([...registered, ...entries.map(([n]) => n)]);
+  const defined = new Map<string, PointerChainSpec>();
+  for (const [name, address] of entries) {
+    try {
+      // A symbol defined from another symbol is not followed: it stays unknown.
+      const spec = parseAddress(address, { registered: known, defined: new Map() });
+      if (spec.base === 0 && spec.offsets.length === 0) registered.add(name); // 0: filled in by a script at run time
+      else defined.set(name, spec);
+    } catch {
+      registered.add(name);
+    }
+  }
+  return { registered, defined };
 }
 
 /** The `CheatEntry` that encloses `offset` (its ID and Description, as far as they come before), for error messages. */
