@@ -224,16 +224,21 @@ interface Resolved {
 }
 
 interface Held {
-  /** A library freeze (numeric types). */
+  /** A library freeze (numeric types), while one runs. */
   handle: FreezeHandle | null;
   /** The bytes written by the runtime's own timer (strings, byte arrays, bit fields). */
   bytes: Uint8Array | null;
+  /** Where the value is held; NaN while suspended (its address cannot be resolved: nothing is written). */
   address: number;
   setting: FreezeSetting;
 }
 
 /**
- * A table attached to a process.
+ * A table attached to a process. Freezes follow their entry's pointer chain:
+ * while anything is frozen, the runtime resolves the chains again every
+ * `intervalMs`, moves a freeze to the address its chain leads to now, and
+ * suspends it (writing nothing) while the chain does not resolve, so that a
+ * freed object's old address is never written.
  *
  * @example
  * ```ts
@@ -358,7 +363,7 @@ export class TableRuntime {
       if (Number.isNaN(a)) {
         row.address = null;
         row.value = null;
-        row.error = r.error?.message ?? "unresolved";
+        row.error = `${this.#held.has(entry) ? "freeze suspended: " : ""}${r.error?.message ?? "unresolved"}`;
         continue;
       }
       row.address = a;
@@ -371,9 +376,8 @@ export class TableRuntime {
         row.value = null;
         row.error = (error as Error).message;
       }
-      const held = this.#held.get(entry);
-      if (held && held.address !== a) this.#restartFreeze(entry, row, held, a);
     }
+    this.#follow();
     for (const row of this.#rows) {
       if (row.entry.kind === "value") row.active = this.#held.has(row.entry);
       else if (row.entry.kind === "script") row.active = this.#scripts.get(row.entry)?.enabled ?? false;
@@ -493,28 +497,69 @@ export class TableRuntime {
         intervalMs: this.options.intervalMs ?? 100,
         allowIncrease: setting.allowIncrease ?? false,
         allowDecrease: setting.allowDecrease ?? false,
-        onError: (error) => this.#stopped(entry, row, error),
+        onError: (error) => this.#lost(entry, row, handle, error),
       });
       this.#held.set(entry, { handle, bytes: null, address, setting });
     } else {
       this.process.write(address, bytes);
       this.#held.set(entry, { handle: null, bytes, address, setting });
-      this.#ensureTimer();
+    }
+    this.#ensureTimer();
+  }
+
+  /** Stops the library freeze of `held`, keeping the value it holds now (it may have followed the target with allowIncrease/allowDecrease). */
+  #park(entry: ValueEntry, held: Held): void {
+    if (!held.handle) return;
+    held.setting.value = formatEntryValue(entry, encodeEntryValue({ ...entry, hex: false }, String(held.handle.value)));
+    held.handle.stop();
+    held.handle = null;
+  }
+
+  /**
+   * Keeps every freeze on its entry's current address: a chain that now leads
+   * elsewhere moves the freeze there; one that does not resolve suspends it
+   * (nothing is written to the old address, which may now belong to
+   * something else) until it resolves again. Uses the last resolution.
+   */
+  #follow(): void {
+    for (const r of this.#values) {
+      const held = this.#held.get(r.entry);
+      if (!held || held.address === r.address) continue;
+      if (Number.isNaN(held.address) && Number.isNaN(r.address)) continue;
+      this.#park(r.entry, held);
+      if (Number.isNaN(r.address)) {
+        held.address = NaN;
+        held.bytes = null;
+        r.row.error = `freeze suspended: ${r.error?.message ?? "the address cannot be resolved"}`;
+        continue;
+      }
+      this.#held.delete(r.entry);
+      try {
+        this.#start(r.entry, r.row, held.setting, r.address);
+      } catch (error) {
+        this.#stopped(r.entry, r.row, error as Error);
+      }
     }
   }
 
-  #restartFreeze(entry: ValueEntry, row: TableRow, held: Held, address: number): void {
-    // Keep the value the freeze holds now (it may have followed the target with allowIncrease/allowDecrease).
-    if (held.handle) {
-      held.setting.value = formatEntryValue(entry, encodeEntryValue({ ...entry, hex: false, signed: undefined } as ValueEntry, String(held.handle.value)));
-      held.handle.stop();
+  /**
+   * A library freeze stopped on its own. When its address went away (`EFAULT`:
+   * the game freed the object), the freeze is suspended and the next tick
+   * resolves the chain again: a chain that leads elsewhere now takes the
+   * freeze there. Any other error (the target exited) stops it.
+   */
+  #lost(entry: ValueEntry, row: TableRow, handle: FreezeHandle, error: Error): void {
+    const held = this.#held.get(entry);
+    if (!held || held.handle !== handle) return; // an old handle, replaced already
+    if ((error as { code?: string }).code === "EFAULT") {
+      held.setting.value = formatEntryValue(entry, encodeEntryValue({ ...entry, hex: false }, String(handle.value)));
+      held.handle = null;
+      held.address = NaN;
+      row.error = `freeze suspended: ${error.message}`;
+      return;
     }
-    this.#held.delete(entry);
-    try {
-      this.#start(entry, row, held.setting, address);
-    } catch (error) {
-      this.#stopped(entry, row, error as Error);
-    }
+    held.handle = null;
+    this.#stopped(entry, row, error);
   }
 
   #stopped(entry: ValueEntry, row: TableRow, error: Error): void {
@@ -526,16 +571,41 @@ export class TableRuntime {
     this.options.onError?.(error, entry);
   }
 
+  /**
+   * The runtime's own timer, while anything is frozen: each tick resolves the
+   * addresses again (moving or suspending freezes, see {@link #follow}) and
+   * writes the values that the library's freeze does not hold (strings, byte
+   * arrays, bit fields).
+   */
   #ensureTimer(): void {
     if (this.#timer) return;
     this.#timer = setInterval(() => {
+      if (this.#held.size > 0) {
+        try {
+          this.#resolveAll();
+          this.#follow();
+        } catch (error) {
+          // The target is gone: every freeze stops, reported once each.
+          for (const [entry, held] of [...this.#held]) {
+            if (entry.kind !== "value") continue;
+            held.handle?.stop();
+            const row = this.#rows.find((x) => x.entry === entry);
+            if (row) this.#stopped(entry, row, error as Error);
+          }
+        }
+      }
       let any = false;
       for (const [entry, held] of this.#held) {
-        if (!held.bytes) continue;
         any = true;
+        if (!held.bytes || Number.isNaN(held.address)) continue;
         try {
           this.process.write(held.address, held.bytes);
         } catch (error) {
+          if ((error as { code?: string }).code === "EFAULT") {
+            // The address went away: suspended until the next tick resolves the chain again (as #lost does).
+            held.address = NaN;
+            continue;
+          }
           this.#held.delete(entry);
           const row = this.#rows.find((r) => r.entry === entry);
           if (row) {
