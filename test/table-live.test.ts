@@ -316,6 +316,15 @@ describe("pvm table", () => {
       expect(convert.stdout).toContain("13 entries");
       expect(parseTable(readFileSync(json, "utf8"))).toEqual(readCheatTable(readFileSync(ct, "utf8")));
 
+      const offline = spawnSync(process.execPath, [MAIN, "table", json], { encoding: "utf8", input: "set 6 x\n" });
+      expect(offline.stdout).toMatch(new RegExp(`^\\s*2\\s+ {2}Health\\s+i32\\s+${module}\\+0x[0-9a-f]+ -> 0x10 -> 0x18 -> 0x20 -> 0x30$`, "m"));
+      expect(offline.stderr).toContain('"set" needs a TARGET');
+      const broken = join(built.dir, "broken.CT");
+      writeFileSync(broken, readFileSync(ct, "utf8").replace("</Description>", ""));
+      const bad = spawnSync(process.execPath, [MAIN, "table", "convert", broken, json], { encoding: "utf8" });
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toContain(`pvm table: ${broken}: malformed XML at line 46, column 5: expected </Description> (opened at line 6), found </CheatEntry> (in entry 0)`);
+
       const list = spawnSync(process.execPath, [MAIN, "table", json, String(target.pid)], { encoding: "utf8", input: "" });
       expect(list.status).toBe(0);
       expect(list.stdout).toMatch(/^\s*6\s+Name\s+string\[16\]\s+Hero\s+@0x/m);

@@ -356,7 +356,10 @@ function enclosingEntry(xml: string, offset: number): { id?: number; description
     else stack.push(m.index);
   }
   if (stack.length === 0) return null;
-  const body = before.slice(stack[stack.length - 1]!);
+  let body = before.slice(stack[stack.length - 1]!);
+  // Only its own ID and Description: those before its first child entry.
+  const nested = body.indexOf("<CheatEntry", 1);
+  if (nested > 0) body = body.slice(0, nested);
   const id = /<ID>\s*(\d+)\s*<\/ID>/.exec(body);
   const d = /<Description>"?([^<"]*)"?<\/Description>/.exec(body);
   if (!id && !d) return {};
