@@ -325,6 +325,13 @@ export class TableRuntime {
    */
   reload(): void {
     this.#chains = this.#build();
+    // Freezes of entries no longer in the table (or no longer values) stop.
+    const values = new Set<TableEntry>(this.#values.map((v) => v.entry));
+    for (const [entry, held] of [...this.#held]) {
+      if (values.has(entry)) continue;
+      held.handle?.stop();
+      this.#held.delete(entry);
+    }
   }
 
   /**
@@ -411,6 +418,9 @@ export class TableRuntime {
         if (!parent || Number.isNaN(parent.address)) {
           r.address = NaN;
           r.error = new TableError(`entry ${r.entry.id} "${r.entry.description}": its address is relative to its parent, whose address is unknown`);
+        } else if (parent.address + r.offset <= 0) {
+          r.address = NaN;
+          r.error = new TableError(`entry ${r.entry.id} "${r.entry.description}": its parent's address plus ${r.offset} is not an address`);
         } else if (r.offsets.length === 0) r.address = parent.address + r.offset;
         else {
           const chain = new PointerChain(this.process, { base: parent.address + r.offset, offsets: r.offsets });
