@@ -76,6 +76,10 @@ AMMO+8:
 unregistersymbol(AMMO)
 </AssemblerScript>
     </CheatEntry>
+    ${entry(13, "g_stats", info.pointerSize === 8 ? "8 Bytes" : "4 Bytes", `${mod}+${gStats}`, [], "<ShowAsHex>1</ShowAsHex>").replace(
+      "</CheatEntry>",
+      `<CheatEntries>${entry(14, "Name via g_stats", "String", "+0", ["40"], "<Length>16</Length>")}</CheatEntries></CheatEntry>`,
+    )}
   </CheatEntries>
 </CheatTable>
 `;
@@ -167,6 +171,9 @@ for (const bits of [64, 32] as const) {
       expect(byDescription(rows, "Score").value).toBe("1234567890123");
       expect(byDescription(rows, "Score").address).toBe(info.stats + 0x78);
       expect(byDescription(rows, "Ammo (relative)").address).toBe(info.stats + 0x80);
+      expect(byDescription(rows, "g_stats").value).toBe(info.stats.toString(16).toUpperCase().padStart(2 * info.pointerSize, "0"));
+      expect(byDescription(rows, "Name via g_stats").address).toBe(info.stats + 0x40);
+      expect(byDescription(rows, "Name via g_stats").value).toBe("Hero");
       expect(Math.abs(Number(byDescription(rows, "Ammo (relative)").value) - Number(byDescription(rows, "Ammo").value))).toBeLessThan(200);
     });
 
@@ -264,7 +271,7 @@ for (const bits of [64, 32] as const) {
       expect(rb.map((r) => r.address)).toEqual(ra.map((r) => r.address));
       const steady = (rows: readonly TableRow[]) => rows.filter((r) => !["Health", "Health via g_stats", "Ammo", "Ammo (relative)"].includes(r.entry.description)).map((r) => r.value);
       expect(steady(rb)).toEqual(steady(ra));
-      expect(steady(ra).filter((v) => v !== null).length).toBe(7);
+      expect(steady(ra).filter((v) => v !== null).length).toBe(9);
     });
   });
 }
@@ -313,7 +320,7 @@ describe("pvm table", () => {
       const convert = spawnSync(process.execPath, [MAIN, "table", "convert", ct, json], { encoding: "utf8" });
       expect(convert.stderr).toBe("");
       expect(convert.status).toBe(0);
-      expect(convert.stdout).toContain("13 entries");
+      expect(convert.stdout).toContain("15 entries");
       expect(parseTable(readFileSync(json, "utf8"))).toEqual(readCheatTable(readFileSync(ct, "utf8")));
 
       const offline = spawnSync(process.execPath, [MAIN, "table", json], { encoding: "utf8", input: "set 6 x\n" });
@@ -336,7 +343,7 @@ describe("pvm table", () => {
       });
       expect(session.stdout).toContain("6: Bard");
       expect(session.stdout).toContain("4: 3.5");
-      expect(session.stderr).toContain("N must be a row number from 1 to 13");
+      expect(session.stderr).toContain("N must be a row number from 1 to 15");
       expect(session.status).toBe(1);
       expect(proc.readF32(target.info.stats + 0x34)).toBe(3.5);
       const kept = parseTable(readFileSync(saved, "utf8"));
