@@ -4,8 +4,9 @@
  * A table is a tree of entries. An entry is one of:
  * - a **value** (`kind: "value"`): a description, an address (an absolute
  *   address, `module+offset`, or a pointer chain in the arrow form that
- *   `parseChain` reads: `"game.exe+0x1a2b0 -> 0x10 -> 0x8"`), a type, display
- *   options (`hex`, `signed`) and an optional freeze setting;
+ *   `parseChain` reads: `"game.exe+0x1a2b0 -> 0x10 -> 0x8"`; under another
+ *   value entry, `"+0x10"` is relative to the parent's address), a type,
+ *   display options (`hex`, `signed`) and an optional freeze setting;
  * - a **group** (`kind: "group"`): a header with children only;
  * - a **script** (`kind: "script"`): a patch script, in the Auto Assembler
  *   byte-patch subset (`[ENABLE]` / `[DISABLE]`, `aobscanmodule`, `db`, `nop`);
