@@ -351,6 +351,24 @@ describe("pvm table", () => {
       expect(session.stderr).toContain("N must be a row number from 1 to 15");
       expect(session.status).toBe(1);
       expect(proc.readF32(target.info.stats + 0x34)).toBe(3.5);
+      // A session ended by SIGTERM puts back what its enabled scripts patched.
+      const [site] = await proc.findPattern(MARKER, { module: proc.module(module).path });
+      const live = Bun.spawn([process.execPath, MAIN, "table", json, String(target.pid)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+      live.stdin.write("enable 13\n");
+      live.stdin.flush();
+      const reader = live.stdout.getReader();
+      let seen = "";
+      while (!seen.includes("13: enabled")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += new TextDecoder().decode(value);
+      }
+      expect(seen).toContain("13: enabled");
+      expect(Array.from(proc.read(site! + 8, 3))).toEqual([0x90, 0x90, 0x90]);
+      live.kill("SIGTERM");
+      expect(await live.exited).toBe(143);
+      expect(Array.from(proc.read(site! + 8, 3))).toEqual([0x83, 0x28, 0x01]);
+
       const kept = parseTable(readFileSync(saved, "utf8"));
       const name = kept.entries.find((e) => e.description === "Name");
       expect(name?.kind === "value" && name.freeze).toEqual({ active: true, value: "Frozen" });

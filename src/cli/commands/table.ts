@@ -140,6 +140,13 @@ async function session(file: string, target: string | undefined, refreshMs: numb
   }
   const rows = () => flattenEntries(table).map((f, i) => ({ index: i + 1, entry: f.entry, depth: f.depth }));
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  // Ctrl-C or SIGTERM: stop the freezes and put back what enabled scripts patched, then exit.
+  const stop = (signal: NodeJS.Signals) => {
+    runtime?.close();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
   try {
     if (!tty) {
       // A plain one-shot listing, then the commands read from stdin, one per line.
@@ -208,6 +215,8 @@ async function session(file: string, target: string | undefined, refreshMs: numb
       rl.close();
     }
   } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
     runtime?.close();
   }
 }
