@@ -335,7 +335,7 @@ describe("pvm table", () => {
       writeFileSync(broken, readFileSync(ct, "utf8").replace("</Description>", ""));
       const bad = spawnSync(process.execPath, [MAIN, "table", "convert", broken, json], { encoding: "utf8" });
       expect(bad.status).toBe(1);
-      expect(bad.stderr).toContain(`pvm table: ${broken}: malformed XML at line 46, column 5: expected </Description> (opened at line 6), found </CheatEntry> (in entry 0)`);
+      expect(bad.stderr).toContain(`table: ${broken}: malformed XML at line 46, column 5: expected </Description> (opened at line 6), found </CheatEntry> (in entry 0)`);
 
       const list = spawnSync(process.execPath, [MAIN, "table", json, String(target.pid)], { encoding: "utf8", input: "" });
       expect(list.status).toBe(0);
