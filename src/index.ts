@@ -14,7 +14,7 @@
 export { readv, writev } from "./syscall.ts";
 export type { RemoteRange } from "./syscall.ts";
 export { ProcessVmError, ModuleNotFoundError } from "./errors.ts";
-export type { ProcessVmErrorDetails, ProcessVmSyscall } from "./errors.ts";
+export type { ProcessVmErrorDetails, ProcessVmSyscall, ProcessGoneReason } from "./errors.ts";
 export { ERRNO, errnoInfo } from "./errno.ts";
 export type { ErrnoInfo } from "./errno.ts";
 export { Process } from "./process.ts";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { describe } from "./validate.ts";
 
 /** A fixed-width numeric type, named as in Rust and Frida's `readS32`/`readU64` family. */
 export type ValueType = "i8" | "u8" | "i16" | "u16" | "i32" | "u32" | "i64" | "u64" | "f32" | "f64";
@@ -76,13 +77,13 @@ export function checkValue(type: ValueType, value: unknown): Value {
   }
   if (type === "i64" || type === "u64") {
     const v = typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : value;
-    if (typeof v !== "bigint") throw new TypeError(`a ${type} value must be a bigint or a safe integer (got ${String(value)})`);
+    if (typeof v !== "bigint") throw new TypeError(`a ${type} value must be a bigint or a safe integer (got ${describe(value)})`);
     const ok = type === "u64" ? v >= 0n && v < 1n << 64n : v >= -(1n << 63n) && v < 1n << 63n;
     if (!ok) throw new RangeError(`${v} does not fit ${type}`);
     return v;
   }
   if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new TypeError(`a ${type} value must be an integer number (got ${String(value)})`);
+    throw new TypeError(`a ${type} value must be an integer number (got ${describe(value)})`);
   }
   const bits = VALUE_SIZE[type] * 8;
   const signed = type[0] === "i";

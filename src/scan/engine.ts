@@ -39,7 +39,7 @@ export type Matcher =
  * never read (pages of private anonymous mappings that are neither present nor swapped). `null`: everything exists.
  */
 export type Task =
-  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null }
+  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null; addressesOnly?: boolean }
   | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer }
   | {
     kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null;
@@ -269,7 +269,8 @@ function patternOf(m: Matcher): PatternMatcher {
 
 function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResult {
   const { pid, matcher, width: w, align, pieces } = task;
-  const out = new Out(w);
+  // Pattern scans return addresses only: keeping each match's bytes would cost width bytes per match.
+  const out = new Out(task.addressesOnly ? 0 : w);
   let bytes = 0;
   let skipped = 0;
   const spec = matcher.kind === "numeric" ? matcher.spec : null;

@@ -9,6 +9,7 @@
  * @module
  */
 import { checkValue, VALUE_SIZE, type ValueType } from "../types.ts";
+import { describe } from "../validate.ts";
 
 /**
  * What a scan looks for: a numeric {@link ValueType}, `"int"` (any integer
@@ -186,7 +187,7 @@ export function rawQuery(query: unknown): RawQuery {
   }
   if (typeof q === "number" || typeof q === "bigint") return { op: "eq", a: q };
   if (typeof q === "string") return { op: q === "unknown" ? "any" : (q as Op) };
-  if (!isObject(q)) throw new TypeError(`invalid query ${String(query)}`);
+  if (!isObject(q)) throw new TypeError(`invalid query ${describe(query)}`);
   const tol = q.tolerance === undefined ? undefined : Number(q.tolerance);
   if (tol !== undefined && !(tol >= 0)) throw new RangeError("tolerance must be a number >= 0");
   const n = (k: string): Numeric => {

@@ -16,6 +16,7 @@ import { CORES, runTasks, type RunOutcome } from "./pool.ts";
 import { intModeType, numericSpec, rawQuery, wrapIntQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
 import { snapshotUnalignedRoutine, unalignedRoutine } from "./routines.ts";
 import { selectRanges, type MemoryOptions } from "./regions.ts";
+import { checkProcess, describe } from "../validate.ts";
 
 /** Options of a scan step (first or next). */
 export interface StepOptions {
@@ -302,8 +303,12 @@ export const MAX_SNAPSHOT = 2 ** 32 - 2 ** 16;
 /** The error of a step stopped by the target's exit, with what was found before. */
 export type ScanExitError<T> = ProcessVmError & { partial: T };
 
-function exitError<T>(process: Process, outcome: RunOutcome, partial: T): ScanExitError<T> {
-  const error = new ProcessVmError({ errno: outcome.errno!, syscall: "process_vm_readv", pid: process.pid, address: outcome.errAddress });
+function exitError<T>(process: Process, outcome: RunOutcome, partial: T, ranges?: readonly { start: number; end: number }[]): ScanExitError<T> {
+  // The length is what was left of the selected range where the scan stopped (unknown for next scans).
+  const at = outcome.errAddress;
+  const range = at === undefined ? undefined : ranges?.find((r) => r.start <= at && at < r.end);
+  const length = range && at !== undefined ? range.end - at : undefined;
+  const error = new ProcessVmError({ errno: outcome.errno!, syscall: "process_vm_readv", pid: process.pid, address: at, length });
   return Object.assign(error, { partial });
 }
 
@@ -410,6 +415,8 @@ export class Scan {
    * ```
    */
   async next(query: NextQuery | string, options: StepOptions = {}): Promise<this> {
+    options ??= {};
+    if (typeof options !== "object") throw new TypeError(`options must be an object (got ${describe(options)})`);
     if (this.#busy) throw new Error("a step of this scan is already running");
     this.#busy = true;
     try {
@@ -486,6 +493,8 @@ export class Scan {
    * ```
    */
   addresses(start = 0, end = this.count): Float64Array {
+    if (typeof start !== "number" || Number.isNaN(start)) throw new TypeError(`start must be a number (got ${describe(start)})`);
+    if (typeof end !== "number" || Number.isNaN(end)) throw new TypeError(`end must be a number (got ${describe(end)})`);
     const count = this.count;
     const s = Math.max(0, Math.min(count, start < 0 ? count + start : start));
     const e = Math.max(s, Math.min(count, end < 0 ? count + end : end));
@@ -767,12 +776,13 @@ export async function scan(
   query: FirstQuery | string | CompiledPattern,
   options: ScanOptions = {},
 ): Promise<Scan> {
+  checkProcess(process);
   if (!(isValueType(type) || type === "int" || type === "bytes" || type === "string")) {
-    throw new TypeError(`unknown scan type "${String(type)}" (expected i8…u64, f32, f64, int, bytes or string)`);
+    throw new TypeError(`unknown scan type ${describe(type)} (expected i8…u64, f32, f64, int, bytes or string)`);
   }
   const align = checkAlign(options.align);
   if (options.tolerance !== undefined && !(typeof options.tolerance === "number" && options.tolerance >= 0)) {
-    throw new RangeError(`options.tolerance must be a non-negative number (got ${String(options.tolerance)})`);
+    throw new RangeError(`options.tolerance must be a non-negative number (got ${describe(options.tolerance)})`);
   }
   const encoding = options.encoding ?? "utf8";
   if (encoding !== "utf8" && encoding !== "utf16le") throw new RangeError(`encoding must be "utf8" or "utf16le"`);
@@ -828,7 +838,7 @@ export async function scan(
         snapshot = level;
         if (outcome.errno !== undefined) {
           const partial = partialScan(process, type, parts, i, level, encoding, skipped, stats, resident);
-          throw exitError(process, outcome, partial);
+          throw exitError(process, outcome, partial, ranges);
         }
       }
       part.levels.push({ ...snapshot, count: snapCount(snapshot.pieces, part.width, part.align) });
@@ -844,8 +854,8 @@ export async function scan(
     const zero = matchesZero(matcher) ? zeroPieces(zeroRuns) : new Float64Array(0);
     const level = makeLevel(concat(outcome.results, part.width), zero, null, part.width, part.align);
     if (outcome.errno !== undefined) {
-      if (outcome.errno !== ESRCH) throw exitError(process, outcome, undefined);
-      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped, stats, resident));
+      if (outcome.errno !== ESRCH) throw exitError(process, outcome, undefined, ranges);
+      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped, stats, resident), ranges);
     }
     part.levels.push(level);
   }
@@ -941,6 +951,7 @@ async function takeSnapshot(
  * ```
  */
 export async function findPattern(process: Process, pattern: string | CompiledPattern, options: PatternScanOptions = {}): Promise<number[]> {
+  checkProcess(process);
   const compiled = toPattern(pattern);
   const align = checkAlign(options.align) ?? 1;
   const maps = process.maps();
@@ -952,12 +963,12 @@ export async function findPattern(process: Process, pattern: string | CompiledPa
   const matcher: Matcher = { kind: "bytes", op: "eq", pattern: compiled, width: compiled.length };
   const rangePairs = pairsOf(ranges);
   const tasks: Task[] = piecesOf(readPositions(rangePairs, layout.runs, compiled.length), taskSize(total, threads)).map((pieces) => ({
-    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, runs,
+    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, runs, addressesOnly: true,
   }));
   const outcome = await runTasks(tasks, { signal: options.signal, onProgress: options.onProgress, threads, total });
   const found: number[] = [];
   for (const r of outcome.results) if (r) for (let i = 0; i < r.count; i++) found.push(r.addresses[i]!);
-  if (outcome.errno !== undefined) throw exitError(process, outcome, found);
+  if (outcome.errno !== undefined) throw exitError(process, outcome, found, ranges);
   if (runs && matchesZero(matcher)) {
     // A pattern that zero bytes satisfy matches all over the never-touched pages: every position there, in order.
     const zero = gaps(rangePairs, layout.runs);

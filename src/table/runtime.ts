@@ -263,13 +263,16 @@ export class TableRuntime {
   #symbols = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
+  /** Whether {@link process} was made here (for the table's pointer size), to be closed with the runtime. */
+  readonly #ownProcess: boolean;
 
   /**
    * @param process The target. When the table names a `pointerSize` that differs from the process's, the table's is used.
    * @param table The table (kept, and changed by freeze/enable so that a saved table keeps the state).
    */
   constructor(process: Process, table: Table, options: TableRuntimeOptions = {}) {
-    this.process = table.pointerSize !== undefined && table.pointerSize !== process.pointerSize ? new Process(process.pid, { pointerSize: table.pointerSize }) : process;
+    this.#ownProcess = table.pointerSize !== undefined && table.pointerSize !== process.pointerSize;
+    this.process = this.#ownProcess ? new Process(process.pid, { pointerSize: table.pointerSize }) : process;
     this.table = table;
     this.options = options;
     this.#chains = this.#build();
@@ -718,6 +721,7 @@ export class TableRuntime {
         // the target went away
       }
     }
+    if (this.#ownProcess) this.process.close();
   }
 
   [Symbol.dispose](): void {

@@ -5,7 +5,6 @@
  * @module
  */
 import { createInterface } from "node:readline";
-import { Process } from "../../process.ts";
 import { loadTable, saveTable } from "../../table/file.ts";
 import { flattenEntries, type Table, type TableEntry } from "../../table/model.ts";
 import { TableRuntime, type TableRow } from "../../table/runtime.ts";
@@ -133,9 +132,7 @@ async function session(file: string, target: string | undefined, refreshMs: numb
   const table = loadTable(file);
   let runtime: TableRuntime | null = null;
   if (target !== undefined) {
-    const found = openTarget(target);
-    const proc = table.pointerSize ? new Process(found.pid, { pointerSize: table.pointerSize }) : found;
-    runtime = new TableRuntime(proc, table, { onError: (error, entry) => console.error(`entry ${entry.id} "${entry.description}": ${error.message}`) });
+    runtime = new TableRuntime(openTarget(target), table, { onError: (error, entry) => console.error(`entry ${entry.id} "${entry.description}": ${error.message}`) });
     for (const { entry, error } of runtime.start()) console.error(`entry ${entry.id} "${entry.description}" cannot be frozen: ${error.message}`);
   }
   const rows = () => flattenEntries(table).map((f, i) => ({ index: i + 1, entry: f.entry, depth: f.depth }));
