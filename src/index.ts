@@ -61,8 +61,8 @@ export type {
   PointerScanProgress,
   PointerScanStats,
 } from "./trainer/index.ts";
-export { VALUE_SIZE, isValueType } from "./types.ts";
-export type { Value, ValueType } from "./types.ts";
+export { VALUE_SIZE, isValueType, isLittleEndian } from "./types.ts";
+export type { Value, ValueType, Endian } from "./types.ts";
 export {
   scan,
   findPattern,
@@ -73,6 +73,8 @@ export {
   PatternSyntaxError,
   selectRanges,
   terminateScanWorkers,
+  isEitherSign,
+  EITHER_SIGN_READINGS,
 } from "./scan/index.ts";
 export type {
   ScanOptions,
@@ -88,6 +90,8 @@ export type {
   CompiledPattern,
   MemoryOptions,
   ScanRange,
+  ScanReading,
+  EitherSignType,
 } from "./scan/index.ts";
 export { residentRuns, existingRuns, zeroFilled, decodePageRegions, decodePagemapEntries } from "./pagemap.ts";
 export type { ResidentRuns, ResidentRunsOptions, MemoryLayout, PagemapSource } from "./pagemap.ts";

@@ -750,6 +750,93 @@ export class Process {
     this.write(address, bytes, options);
   }
 
+  // ---- big-endian typed reads and writes ------------------------------------
+  // Named as Node's Buffer names them (readUInt32BE): for the guest memory of
+  // emulated big-endian machines (Dolphin's GameCube/Wii RAM, RPCS3's PS3 memory).
+
+  /** Big-endian. @example `proc.readU16BE(address)` */
+  readU16BE(address: number | bigint): number {
+    this.#fetch(address, 2);
+    return this.#view.getUint16(0, false);
+  }
+  /** Big-endian. @example `proc.readI16BE(address)` */
+  readI16BE(address: number | bigint): number {
+    this.#fetch(address, 2);
+    return this.#view.getInt16(0, false);
+  }
+  /** Big-endian. @example `const hp = proc.readU32BE(address)` */
+  readU32BE(address: number | bigint): number {
+    this.#fetch(address, 4);
+    return this.#view.getUint32(0, false);
+  }
+  /** Big-endian. @example `proc.readI32BE(address)` */
+  readI32BE(address: number | bigint): number {
+    this.#fetch(address, 4);
+    return this.#view.getInt32(0, false);
+  }
+  /** Big-endian, as a bigint. @example `proc.readU64BE(address)` */
+  readU64BE(address: number | bigint): bigint {
+    this.#fetch(address, 8);
+    return this.#view.getBigUint64(0, false);
+  }
+  /** Big-endian, as a bigint. @example `proc.readI64BE(address)` */
+  readI64BE(address: number | bigint): bigint {
+    this.#fetch(address, 8);
+    return this.#view.getBigInt64(0, false);
+  }
+  /** Big-endian. @example `proc.readF32BE(address)` */
+  readF32BE(address: number | bigint): number {
+    this.#fetch(address, 4);
+    return this.#view.getFloat32(0, false);
+  }
+  /** Big-endian. @example `proc.readF64BE(address)` */
+  readF64BE(address: number | bigint): number {
+    this.#fetch(address, 8);
+    return this.#view.getFloat64(0, false);
+  }
+  /** Big-endian. @example `proc.writeU16BE(address, 65535)` */
+  writeU16BE(address: number | bigint, value: number): void {
+    this.#view.setUint16(0, intRange(value, 0, 0xffff, "u16"), false);
+    this.#put(address, 2);
+  }
+  /** Big-endian. @example `proc.writeI16BE(address, -2)` */
+  writeI16BE(address: number | bigint, value: number): void {
+    this.#view.setInt16(0, intRange(value, -0x8000, 0x7fff, "i16"), false);
+    this.#put(address, 2);
+  }
+  /** Big-endian. @example `proc.writeU32BE(address, 999)` */
+  writeU32BE(address: number | bigint, value: number): void {
+    this.#view.setUint32(0, intRange(value, 0, 0xffffffff, "u32"), false);
+    this.#put(address, 4);
+  }
+  /** Big-endian. @example `proc.writeI32BE(address, -1)` */
+  writeI32BE(address: number | bigint, value: number): void {
+    this.#view.setInt32(0, intRange(value, -0x80000000, 0x7fffffff, "i32"), false);
+    this.#put(address, 4);
+  }
+  /** Big-endian. @example `proc.writeU64BE(address, 1n << 40n)` */
+  writeU64BE(address: number | bigint, value: bigint | number): void {
+    this.#view.setBigUint64(0, bigRange(value, false), false);
+    this.#put(address, 8);
+  }
+  /** Big-endian. @example `proc.writeI64BE(address, -1n)` */
+  writeI64BE(address: number | bigint, value: bigint | number): void {
+    this.#view.setBigInt64(0, bigRange(value, true), false);
+    this.#put(address, 8);
+  }
+  /** Big-endian. @example `proc.writeF32BE(address, 1.5)` */
+  writeF32BE(address: number | bigint, value: number): void {
+    if (typeof value !== "number") throw new TypeError("value must be a number");
+    this.#view.setFloat32(0, value, false);
+    this.#put(address, 4);
+  }
+  /** Big-endian. @example `proc.writeF64BE(address, Math.PI)` */
+  writeF64BE(address: number | bigint, value: number): void {
+    if (typeof value !== "number") throw new TypeError("value must be a number");
+    this.#view.setFloat64(0, value, false);
+    this.#put(address, 8);
+  }
+
   // ---- memory map ----------------------------------------------------------
 
   /**

@@ -63,9 +63,10 @@ describe("decoders (pure, on captured data)", () => {
         "7f0000005000-7f0000006000 rw-p 00001000 08:01 42                         /usr/lib/libc.so.6",
         "7f0000006000-7f0000007000 rw-p 00000000 00:00 0                          [stack]",
         "7f0000007000-7f0000008000 rw-s 00000000 00:00 0 ",
+        "7f0000008000-7f0000009000 rw-p 00000000 00:05 4                          /dev/zero",
       ].join("\n"),
     );
-    expect(maps.map(zeroFilled)).toEqual([true, false, true, true, false, false, true, false]);
+    expect(maps.map(zeroFilled)).toEqual([true, false, true, true, false, false, true, false, true]);
   });
 });
 

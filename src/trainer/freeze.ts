@@ -10,7 +10,7 @@ import { ProcessVmError } from "../errors.ts";
 import { IovecTable } from "../ffi/iovec.ts";
 import { addressOf, pinnedBuffer } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
-import { checkValue, getValue, isValueType, setValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { checkValue, getValue, isLittleEndian, isValueType, setValue, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
 import { checkInterval, checkOptions, checkProcess, describe, optionalBoolean, optionalFunction } from "../validate.ts";
 import { transferBatch } from "./batch.ts";
 import { trainerStats } from "./stats.ts";
@@ -23,6 +23,8 @@ export interface FreezeOptions {
   allowIncrease?: boolean;
   /** When the target lowers the value, keep the lower value frozen. */
   allowDecrease?: boolean;
+  /** Byte order of the value in memory: `"little"` (default) or `"big"` (emulated consoles' memory). */
+  endian?: Endian;
   /**
    * Called once when this freeze stops on its own: the target exited (`ESRCH`),
    * or the address can no longer be written (`EFAULT`). Without it, the stop is
@@ -66,6 +68,8 @@ class Entry implements FreezeHandle {
   readonly view: DataView;
   readonly flexible: boolean;
   readonly options: FreezeOptions;
+  /** Whether the value is little-endian in memory. */
+  readonly little: boolean;
   value: Value;
   active = true;
   error: Error | null = null;
@@ -81,7 +85,8 @@ class Entry implements FreezeHandle {
     this.bytes = new Uint8Array(new ArrayBuffer(8));
     this.view = new DataView(this.bytes.buffer);
     this.value = value;
-    setValue(this.view, 0, type, value);
+    this.little = isLittleEndian(options.endian);
+    setValue(this.view, 0, type, value, this.little);
     this.options = options;
     this.flexible = Boolean(options.allowIncrease || options.allowDecrease);
     this.stopped = new Promise((resolve) => (this.#resolve = resolve));
@@ -89,7 +94,7 @@ class Entry implements FreezeHandle {
 
   set(value: Value): void {
     this.value = checkValue(this.type, value);
-    setValue(this.view, 0, this.type, this.value);
+    setValue(this.view, 0, this.type, this.value, this.little);
     this.#freezer.changed();
   }
 
@@ -223,10 +228,10 @@ class Freezer {
         for (let i = 0; i < f; i++) {
           if (this.#readOk[i] === 0) continue; // the write below reports it
           const e = this.#flex[i]!;
-          const now = getValue(this.#readArena, i * 8, e.type);
+          const now = getValue(this.#readArena, i * 8, e.type, e.little);
           if ((e.options.allowIncrease && now > e.value) || (e.options.allowDecrease && now < e.value)) {
             e.value = now;
-            setValue(e.view, 0, e.type, now);
+            setValue(e.view, 0, e.type, now, e.little);
             this.#dirty = true;
           }
         }
@@ -323,5 +328,6 @@ function freezeOptions(options: unknown): Readonly<FreezeOptions> & { readonly i
     allowDecrease: optionalBoolean(o.allowDecrease, "options.allowDecrease"),
     onError: optionalFunction<(error: Error) => void>(o.onError, "options.onError"),
     keepAlive: optionalBoolean(o.keepAlive, "options.keepAlive"),
+    endian: isLittleEndian(o.endian) ? "little" : "big",
   });
 }

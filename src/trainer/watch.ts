@@ -7,7 +7,7 @@
 import { IovecTable } from "../ffi/iovec.ts";
 import { addressOf, pinnedBuffer } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
-import { getValue, isValueType, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { getValue, isLittleEndian, isValueType, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
 import { checkInterval, checkOptions, checkProcess, describe, optionalBoolean, optionalCount, optionalFunction, optionalSignal } from "../validate.ts";
 import { transferBatch } from "./batch.ts";
 
@@ -34,6 +34,8 @@ export interface WatchChange {
 export interface WatchOptions {
   /** Type of targets given as plain addresses (default `"i32"`). */
   type?: ValueType;
+  /** Byte order of the typed targets' values: `"little"` (default) or `"big"` (emulated consoles' memory). */
+  endian?: Endian;
   /** Milliseconds between polls (default 100). */
   intervalMs?: number;
   /** Called with each change, in target order within a poll. */
@@ -60,6 +62,7 @@ interface CheckedWatchOptions {
   readonly signal: AbortSignal | undefined;
   readonly keepAlive: boolean | undefined;
   readonly maxQueue: number;
+  readonly endian: Endian;
 }
 
 /** Reads every option once (getters included) and checks it, before anything is armed. */
@@ -75,6 +78,7 @@ function watchOptions(options: unknown): CheckedWatchOptions {
     signal: optionalSignal(o.signal, "options.signal"),
     keepAlive: optionalBoolean(o.keepAlive, "options.keepAlive"),
     maxQueue: optionalCount(o.maxQueue, "options.maxQueue") ?? 10_000,
+    endian: isLittleEndian(o.endian) ? "little" : "big",
   });
 }
 
@@ -104,6 +108,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
   readonly #ok: Uint8Array;
   readonly #lastOk: Uint8Array;
   readonly #options: CheckedWatchOptions;
+  readonly #little: boolean;
   #timer: ReturnType<typeof setInterval> | null = null;
   #queue: WatchChange[] = [];
   #waiting: { resolve: (r: IteratorResult<WatchChange>) => void; reject: (e: unknown) => void } | null = null;
@@ -121,6 +126,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     const n = targets.length;
     this.process = process;
     this.#options = opts;
+    this.#little = opts.endian !== "big";
     this.#n = n;
     this.#address = new Float64Array(n);
     this.#size = new Int32Array(n);
@@ -220,7 +226,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     if (ok[i] === 0) return null;
     const off = this.#offset[i]!;
     const type = this.#type[i];
-    if (type) return getValue(bytes === this.#now ? this.#nowView : new DataView(bytes.buffer), off, type);
+    if (type) return getValue(bytes === this.#now ? this.#nowView : new DataView(bytes.buffer), off, type, this.#little);
     return bytes.slice(off, off + this.#size[i]!);
   }
 
