@@ -74,12 +74,15 @@ const EXPECTED: Table = {
       reason: 'Lua in the script ("{$lua}") is not supported',
       original: { VariableType: "Auto Assembler Script", AssemblerScript: '{$lua}\nif syntaxcheck then return end\n[ENABLE]\nprint("on")\n[DISABLE]\nprint("off")\n' },
     },
+    // Cheat Engine's standard big-endian custom types are plain types; other custom types are scripts.
+    { kind: "value", id: 16, description: "Money (custom)", address: "Game.exe+0x5000", type: "f32", endian: "big" },
+    { kind: "value", id: 22, description: "Coins (big endian)", address: "Game.exe+0x5004", type: "i32", signed: true, endian: "big" },
     {
       kind: "unsupported",
-      id: 16,
-      description: "Money (custom)",
-      reason: 'custom type "Float Big Endian" is not supported (its conversion is a Cheat Engine script)',
-      original: { VariableType: "Custom", Address: '"Game.exe"+5000', CustomType: "Float Big Endian" },
+      id: 23,
+      description: "Packed",
+      reason: 'custom type "Packed Decimal" is not supported (its conversion is a Cheat Engine script)',
+      original: { VariableType: "Custom", Address: '"Game.exe"+5008', CustomType: "Packed Decimal" },
     },
     { kind: "unsupported", id: 17, description: "Mystery", reason: 'unknown VariableType "Quad Word"', original: { VariableType: "Quad Word", Address: '"Game.exe"+6000' } },
     {
@@ -99,7 +102,7 @@ describe("readCheatTable", () => {
   test("every entry kind of the fixture gives the expected model; nothing is dropped", () => {
     const table = readCheatTable(fixture("every-kind.CT"));
     expect(table).toEqual(EXPECTED);
-    expect((fixture("every-kind.CT").match(/<CheatEntry>/g) ?? []).length).toBe(22);
+    expect((fixture("every-kind.CT").match(/<CheatEntry>/g) ?? []).length).toBe(24);
   });
 
   test("our format keeps the converted table exactly", () => {

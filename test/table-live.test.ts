@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import {
+  createTable,
   findPointerPaths,
   formatTable,
   parseTable,
@@ -235,6 +236,21 @@ for (const bits of [64, 32] as const) {
       proc.writeCString(info.stats + 0x40, "Thief");
       await sleep(50);
       expect(proc.readCString(info.stats + 0x40, 16)).toBe("Thief");
+    });
+
+    test("a big-endian entry (an emulator's guest memory) is set and frozen in its byte order", async () => {
+      if (skip()) return;
+      const info = target!.info;
+      const be = createTable([{ kind: "value", id: 1, description: "BE", address: `0x${(info.stats + 0x68).toString(16)}`, type: "u32", endian: "big", hex: true }]);
+      using runtime = new TableRuntime(proc, be, { intervalMs: 10 });
+      runtime.set(1, "AABBCCDD");
+      expect(Array.from(proc.read(info.stats + 0x68, 4))).toEqual([0xaa, 0xbb, 0xcc, 0xdd]);
+      expect(runtime.read(1)).toBe("AABBCCDD");
+      runtime.freeze(1, "01020304");
+      proc.write(info.stats + 0x68, new Uint8Array(4));
+      await sleep(80);
+      expect(Array.from(proc.read(info.stats + 0x68, 4))).toEqual([1, 2, 3, 4]);
+      runtime.unfreeze(1);
     });
 
     test("the AOB script patches code in a read-only page, and [DISABLE] restores it", async () => {

@@ -110,7 +110,7 @@ describe("the table format", () => {
       saveTable(path, TABLE);
       expect(loadTable(path)).toEqual(TABLE);
       writeFileSync(join(dir, "t.CT"), readFileSync(new URL("./fixtures/tables/every-kind.CT", import.meta.url)));
-      expect(flattenEntries(loadTable(join(dir, "t.CT"))).length).toBe(22);
+      expect(flattenEntries(loadTable(join(dir, "t.CT"))).length).toBe(24);
       writeFileSync(join(dir, "bad.json"), '{"format":"process-vm-table","version":1,"entries":[{"kind":"group"}]}');
       expect(errorOf(() => loadTable(join(dir, "bad.json"))).message).toBe(`${join(dir, "bad.json")}: entry (entries[0]): "id" must be a non-negative integer (got undefined)`);
     } finally {
@@ -130,6 +130,13 @@ describe("values as text", () => {
     expect(() => encodeEntryValue(entry({ type: "u8" }), "256")).toThrow('entry 1 "v" (u8): 256 does not fit 1 bytes');
     expect(() => encodeEntryValue(entry({ type: "i32" }), "12ab")).toThrow("is not an integer (write hex with 0x)");
     expect(formatEntryValue(entry({ type: "u64" }), new Uint8Array(8).fill(255))).toBe("18446744073709551615");
+  });
+  test("big-endian numbers", () => {
+    const be = entry({ type: "u32", endian: "big" });
+    expect(Array.from(encodeEntryValue(be, "0x12345678"))).toEqual([0x12, 0x34, 0x56, 0x78]);
+    expect(formatEntryValue(be, new Uint8Array([0, 0, 1, 0]))).toBe("256");
+    expect(formatEntryValue({ ...be, type: "f32" }, new Uint8Array([0x3f, 0xc0, 0, 0]))).toBe("1.5");
+    expect(formatEntryValue({ ...be, hex: true }, new Uint8Array([0, 0, 1, 0]))).toBe("00000100");
   });
   test("floats, strings, bytes and bit fields", () => {
     expect(formatEntryValue(entry({ type: "f32" }), encodeEntryValue(entry({ type: "f32" }), "1.5"))).toBe("1.5");

@@ -20,6 +20,10 @@
  * <Offset>B</Offset> <Offset>A</Offset>`. Offsets are hexadecimal 32-bit
  * integers (`FFFFFFF0` is -0x10).
  *
+ * Cheat Engine's standard big-endian custom types (`2 Byte Big Endian`,
+ * `4 Byte Big Endian`, `Float Big Endian`, as emulator tables use) become the
+ * plain types with `endian: "big"`.
+ *
  * Integer types are unsigned unless `ShowAsSigned` is 1 (Cheat Engine's
  * default display). Strings are taken as UTF-8 (`Unicode` 1: UTF-16LE).
  *
@@ -171,7 +175,16 @@ function readValue(entry: XmlElement, base: { id: number; description: string },
     }
     return { kind: "script", ...base, script };
   }
-  if (type === "custom") throw new Unsupported(`custom type "${text(entry, "CustomType")?.trim() ?? "?"}" is not supported (its conversion is a Cheat Engine script)`);
+  let endian: "big" | undefined;
+  let effective = type;
+  if (type === "custom") {
+    // Cheat Engine's standard big-endian custom types (emulators' guest memory) are plain types here; others are scripts.
+    const custom = text(entry, "CustomType")?.trim() ?? "";
+    const big = /^(2|4|8) bytes? big endian$|^(float|double) big endian$/i.exec(custom);
+    if (!big) throw new Unsupported(`custom type "${custom || "?"}" is not supported (its conversion is a Cheat Engine script)`);
+    endian = "big";
+    effective = big[1] ? `${big[1]} bytes` : big[2]!.toLowerCase();
+  }
   if (type === "pointer") throw new Unsupported("the Pointer type (4 or 8 bytes by the target) is not supported: use 4 Bytes or 8 Bytes with ShowAsHex");
   const showAsHex = text(entry, "ShowAsHex")?.trim() === "1";
   const signedText = text(entry, "ShowAsSigned")?.trim();
@@ -184,9 +197,9 @@ function readValue(entry: XmlElement, base: { id: number; description: string },
     if (!Number.isInteger(n) || n < min || n > max) throw new Unsupported(`${rawType} needs ${name} from ${min} to ${max} (got ${t === undefined ? "none" : `"${t}"`})`);
     return n;
   };
-  if (Object.hasOwn(INT_TYPES, type)) typed = { type: INT_TYPES[type]![signed ? 0 : 1] as ValueEntry["type"] };
-  else if (type === "float") typed = { type: "f32" };
-  else if (type === "double") typed = { type: "f64" };
+  if (Object.hasOwn(INT_TYPES, effective)) typed = { type: INT_TYPES[effective]![signed ? 0 : 1] as ValueEntry["type"] };
+  else if (effective === "float") typed = { type: "f32" };
+  else if (effective === "double") typed = { type: "f64" };
   else if (type === "string" || type === "unicode string") {
     const unicode = type === "unicode string" || text(entry, "Unicode")?.trim() === "1";
     typed = { type: "string", length: int("Length", 1, 1 << 20), encoding: unicode ? "utf-16le" : "utf-8" };
@@ -215,6 +228,7 @@ function readValue(entry: XmlElement, base: { id: number; description: string },
   const out: ValueEntry = { ...value, address, ...typed };
   if (showAsHex) out.hex = true;
   if (signed !== undefined) out.signed = signed;
+  if (endian) out.endian = endian;
   return out;
 }
 

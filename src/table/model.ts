@@ -35,8 +35,9 @@
  * Types: `i8 u8 i16 u16 i32 u32 i64 u64 f32 f64`; `string` with `length` (in
  * characters) and `encoding` (`utf-8`, the default, or `utf-16le`);
  * `bytes` with `length`; `bits` with `bit` (0–7, the first bit) and
- * `bitLength` (1–32). `pointerSize` (4 or 8) is optional: without it the
- * target's own is used.
+ * `bitLength` (1–32). Numeric values may be `"endian": "big"` (an emulator's
+ * guest memory). `pointerSize` (4 or 8) is optional: without it the target's
+ * own is used.
  *
  * Everything here is pure: parsing and validation ({@link parseTable},
  * {@link validateTable}), formatting and editing. `loadTable` / `saveTable`
@@ -119,6 +120,8 @@ export interface ValueEntry extends EntryCommon {
   hex?: boolean;
   /** Show integers as signed (overrides the type's own signedness for display). */
   signed?: boolean;
+  /** Byte order of a numeric value in memory (default `"little"`; `"big"` for an emulator's guest memory). */
+  endian?: "little" | "big";
   freeze?: FreezeSetting;
 }
 
@@ -337,6 +340,11 @@ function validateEntry(raw: unknown, path: string, ids: Map<number, string>, par
       if (hex !== undefined) v.hex = hex;
       const signed = bool("signed");
       if (signed !== undefined) v.signed = signed;
+      if (raw.endian !== undefined) {
+        if (raw.endian !== "little" && raw.endian !== "big") fail("endian", `"endian" must be "little" or "big" (got ${JSON.stringify(raw.endian)})`);
+        if (type === "string" || type === "bytes" || type === "bits") fail("endian", `"endian" is only for numeric types`);
+        v.endian = raw.endian as "little" | "big";
+      }
       if (raw.freeze !== undefined) {
         const f = raw.freeze;
         if (!isObject(f)) fail("freeze", `"freeze" must be an object { active, value?, allowIncrease?, allowDecrease? }`);

@@ -85,6 +85,7 @@ function hexUpper(v: bigint, digits: number): string {
  * ```
  */
 export function formatEntryValue(entry: ValueEntry, bytes: Uint8Array): string {
+  if (entry.endian === "big" && isValueType(entry.type)) bytes = bytes.slice(0, VALUE_SIZE[entry.type]).reverse();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (entry.type) {
     case "string": {
@@ -134,6 +135,7 @@ function parseInteger(text: string, hex: boolean | undefined, what: string): big
  * ```
  */
 export function encodeEntryValue(entry: ValueEntry, text: string, current?: Uint8Array): Uint8Array {
+  if (entry.endian === "big" && isValueType(entry.type)) return encodeEntryValue({ ...entry, endian: "little" }, text, current).reverse();
   const what = `entry ${entry.id} "${entry.description}" (${entry.type})`;
   const size = entrySize(entry);
   const out = new Uint8Array(size);
@@ -475,7 +477,7 @@ export class TableRuntime {
     const held = this.#held.get(entry);
     if (held) {
       held.setting.value = text;
-      if (held.handle) held.handle.set(getValue(new DataView(bytes.buffer), 0, entry.type as ValueType));
+      if (held.handle) held.handle.set(getValue(new DataView(bytes.buffer), 0, entry.type as ValueType, entry.endian !== "big"));
       else held.bytes = bytes;
     }
   }
@@ -506,7 +508,8 @@ export class TableRuntime {
     const needsCurrent = entry.type === "bits" || (entry.type === "bytes" && /\?/.test(setting.value!));
     const bytes = encodeEntryValue(entry, setting.value!, needsCurrent ? this.process.read(address, entrySize(entry)) : undefined);
     if (isValueType(entry.type)) {
-      const handle = this.process.freeze(address, entry.type, getValue(new DataView(bytes.buffer), 0, entry.type), {
+      const handle = this.process.freeze(address, entry.type, getValue(new DataView(bytes.buffer), 0, entry.type, entry.endian !== "big"), {
+        endian: entry.endian ?? "little",
         intervalMs: this.options.intervalMs ?? 100,
         allowIncrease: setting.allowIncrease ?? false,
         allowDecrease: setting.allowDecrease ?? false,
