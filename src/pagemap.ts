@@ -23,6 +23,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { addressOf, ioctlPointer, PAGE_SIZE } from "./ffi/libc.ts";
 import type { Region } from "./maps.ts";
+import { describe } from "./validate.ts";
 
 /**
  * `PAGEMAP_SCAN`: `_IOWR('f', 16, struct pm_scan_arg)` with a 96-byte argument (linux/fs.h), 0xc0606610.
@@ -269,12 +270,16 @@ function clip(runs: number[], start: number, end: number): Float64Array {
  * ```
  */
 export function residentRuns(pid: number, ranges: readonly { start: number; end: number }[], options: ResidentRunsOptions = {}): ResidentRuns {
-  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`pid must be a positive integer (got ${String(pid)})`);
-  for (const r of ranges) {
+  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`pid must be a positive integer (got ${describe(pid)})`);
+  if (!Array.isArray(ranges)) throw new TypeError(`ranges must be an array of { start, end } (got ${describe(ranges)})`);
+  options ??= {};
+  if (typeof options !== "object") throw new TypeError(`options must be an object (got ${describe(options)})`);
+  ranges.forEach((r, i) => {
+    if (typeof r !== "object" || r === null) throw new TypeError(`ranges[${i}] must be an object { start, end } (got ${describe(r)})`);
     if (!(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.end >= r.start)) {
-      throw new RangeError(`invalid range [${String(r.start)}, ${String(r.end)})`);
+      throw new RangeError(`invalid range [${describe(r.start)}, ${describe(r.end)})`);
     }
-  }
+  });
   const whole = (reason: string): ResidentRuns => ({
     source: "none",
     runs: ranges.map((r) => (r.end > r.start ? Float64Array.of(r.start, r.end) : new Float64Array(0))),

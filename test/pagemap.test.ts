@@ -112,6 +112,11 @@ describe("live", () => {
     expect(() => residentRuns(0, [])).toThrow(RangeError);
     expect(() => residentRuns(process.pid, [{ start: 10, end: 5 }])).toThrow(RangeError);
     expect(() => residentRuns(process.pid, [{ start: 0.5, end: 5 }])).toThrow(RangeError);
+    // Not arrays, not objects: a TypeError that names the argument, not the engine's "null is not an object".
+    expect(() => residentRuns(process.pid, null as never)).toThrow(/ranges must be an array .*got null/);
+    expect(() => residentRuns(process.pid, [null] as never)).toThrow(/ranges\[0\] must be an object .*got null/);
+    expect(() => residentRuns(process.pid, [{ start: 0, end: 4096 }], 5 as never)).toThrow(/options must be an object \(got 5\)/);
+    expect(residentRuns(process.pid, [], null as never).runs).toEqual([]);
   });
 });
 

@@ -21,13 +21,32 @@ export const CHUNK = 1 << 20;
 export const SPAN_GAP = 4096;
 /** Fields per piece in a task's `pieces`: address, length (of start positions), limit (readable end), snapshot offset. */
 export const PIECE = 4;
-/** Fields per piece of a sparse snapshot: address, length, offset into its data (or {@link ZERO} for zeros). */
+/**
+ * Fields per piece of a sparse snapshot: address, length, offset into its data (or {@link ZERO} for zeros).
+ *
+ * @example
+ * ```ts
+ * for (let k = 0; k < pieces.length; k += SNAP_PIECE) console.log(pieces[k], pieces[k + 1], pieces[k + 2]);
+ * ```
+ */
 export const SNAP_PIECE = 3;
-/** The offset of a snapshot piece that holds zeros and has no data. */
+/**
+ * The offset of a snapshot piece that holds zeros and has no data.
+ *
+ * @example
+ * ```ts
+ * if (pieces[k + 2] === ZERO) continue; // zeros, never read
+ * ```
+ */
 export const ZERO = -1;
 /**
  * Bytes per SharedArrayBuffer of a snapshot's data (one holds at most 4 GiB):
  * offsets run on across the chunks, and no piece crosses from one to the next.
+ *
+ * @example
+ * ```ts
+ * const chunk = Math.floor(offset / SNAP_CHUNK); // data[chunk] holds the piece, at offset - chunk * SNAP_CHUNK
+ * ```
  */
 export const SNAP_CHUNK = 1 << 26;
 
