@@ -39,6 +39,8 @@ export {
   nop,
   findPointerPaths,
   resolveAll,
+  restoreAll,
+  isChainLike,
   detectPointerSize,
   elfPointerSize,
   pePointerSize,
@@ -60,6 +62,8 @@ export type {
   PointerScanOptions,
   PointerScanProgress,
   PointerScanStats,
+  PatchOptions,
+  AddressLike,
 } from "./trainer/index.ts";
 export { VALUE_SIZE, isValueType, isLittleEndian } from "./types.ts";
 export type { Value, ValueType, Endian } from "./types.ts";
