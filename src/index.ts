@@ -56,6 +56,8 @@ export type {
   WatchChange,
   WatchOptions,
   WatchTarget,
+  WatchChangeOf,
+  WatchValueOf,
   Patch,
   NopOptions,
   PointerPath,
@@ -67,6 +69,7 @@ export type {
 } from "./trainer/index.ts";
 export { VALUE_SIZE, isValueType, isLittleEndian } from "./types.ts";
 export type { Value, ValueType, Endian } from "./types.ts";
+export type { ValueTypeMap, ScanValueTypeMap, ScanMatchTypeMap, ValueOf, ValueInput, ScanValueOf, ScanMatchType } from "./value-map.ts";
 export {
   scan,
   findPattern,

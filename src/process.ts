@@ -34,11 +34,13 @@ import type {
   PointerScanOptions,
   ResolvedChains,
   Watcher,
+  WatchChangeOf,
   WatchOptions,
   WatchTarget,
 } from "./trainer/index.ts";
 import { detectPointerSize } from "./trainer/pointer-size.ts";
-import type { Value, ValueType } from "./types.ts";
+import type { ValueType } from "./types.ts";
+import type { ValueInput } from "./value-map.ts";
 import { checkAddress, checkLength, checkPid, checkView, describe, registerProcess, toBytes } from "./validate.ts";
 
 /** Options of {@link Process.write}. */
@@ -1006,7 +1008,7 @@ export class Process {
    * for (const { address, value } of hp) console.log(address.toString(16), value);
    * ```
    */
-  scan(type: ScanValueType, query: FirstQuery | string | CompiledPattern, options?: ScanOptions): Promise<Scan> {
+  scan<T extends ScanValueType>(type: T, query: FirstQuery | string | CompiledPattern, options?: ScanOptions): Promise<Scan<T>> {
     return scan(this, type, query, options);
   }
 
@@ -1066,7 +1068,7 @@ export class Process {
    * });
    * ```
    */
-  freeze(address: number | bigint | ChainLike, type: ValueType, value: Value, options?: FreezeOptions): FreezeHandle {
+  freeze<T extends ValueType>(address: number | bigint | ChainLike, type: T, value: ValueInput<T>, options?: FreezeOptions): FreezeHandle<T> {
     return trainer.freeze(this, address, type, value, options);
   }
 
@@ -1081,7 +1083,7 @@ export class Process {
    * proc.watch(["libgame.so+0x1a2b0 -> 0x10"], { onChange: (c) => console.log(c.new ?? c.error?.message) });
    * ```
    */
-  watch(targets: readonly WatchTarget[], options?: WatchOptions): Watcher {
+  watch<const Ts extends readonly WatchTarget[], D extends ValueType = "i32">(targets: Ts, options?: WatchOptions<D, WatchChangeOf<Ts, D>>): Watcher<WatchChangeOf<Ts, D>> {
     return trainer.watch(this, targets, options);
   }
 

@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Target } from "./helpers/target.ts";
@@ -21,17 +21,22 @@ function spawnPvm(...args: (string | number)[]) {
 
 let t: Target;
 let object: number;
+let dir: string;
 beforeAll(async () => {
   t = await Target.start();
   // A "module" with a static pointer to an object holding an i32 at +8.
-  const path = join(mkdtempSync(join(tmpdir(), "pvm-cli-")), "libcli.so");
+  dir = mkdtempSync(join(tmpdir(), "pvm-cli-"));
+  const path = join(dir, "libcli.so");
   writeFileSync(path, new Uint8Array(t.info.page));
   const module = await t.map(t.info.page, 3, path);
   object = await t.map(t.info.page);
   await t.write(module + 0x20, new Uint8Array(new BigUint64Array([BigInt(object)]).buffer));
   await t.write(object + 8, new Uint8Array(new Int32Array([4321]).buffer));
 });
-afterAll(() => t.kill());
+afterAll(() => {
+  t.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe("pvm", () => {
   test("help lists the commands; no command is a usage error", () => {

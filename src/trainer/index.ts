@@ -13,7 +13,7 @@ export type { TrainerStats } from "./stats.ts";
 export { freeze } from "./freeze.ts";
 export type { FreezeHandle, FreezeOptions } from "./freeze.ts";
 export { watch, Watcher } from "./watch.ts";
-export type { WatchChange, WatchOptions, WatchTarget } from "./watch.ts";
+export type { WatchChange, WatchChangeOf, WatchOptions, WatchTarget, WatchValueOf } from "./watch.ts";
 export { nop, patch } from "./patch.ts";
 export type { NopOptions, Patch, PatchOptions } from "./patch.ts";
 export { findPointerPaths, PointerPaths } from "./pointer-scan.ts";

@@ -91,17 +91,21 @@ export interface PointerScanStats {
 }
 
 /**
- * The paths found by {@link findPointerPaths}: iterable chains in the form
- * `resolve` takes, shortest first.
+ * The paths found by {@link findPointerPaths}: chains in the form `resolve`
+ * takes, shortest first. Indexable like an array (`paths[0]`, `paths.length`)
+ * and iterable.
  *
  * @example
  * ```ts
  * const paths = await findPointerPaths(proc, hpAddress);
  * for (const path of paths) console.log(formatChain(path), resolve(proc, path));
+ * if (paths.length > 0) console.log(formatChain(paths[0]!));
  * ```
  */
 export class PointerPaths implements Iterable<PointerPath> {
-  /** The paths. */
+  /** The `i`-th path (`undefined` past the end), as in {@link paths}. */
+  readonly [index: number]: PointerPath;
+  /** The paths, as an array. */
   readonly paths: readonly PointerPath[];
   /** The address the paths lead to. */
   readonly address: number;
@@ -115,8 +119,11 @@ export class PointerPaths implements Iterable<PointerPath> {
     this.address = address;
     this.truncated = truncated;
     this.stats = stats;
+    const indexed = this as { [index: number]: PointerPath };
+    for (let i = 0; i < paths.length; i++) indexed[i] = paths[i]!;
   }
 
+  /** Number of paths. */
   get length(): number {
     return this.paths.length;
   }

@@ -10,7 +10,8 @@ import type { Command } from "../command.ts";
 import { Session } from "../session.ts";
 import { hex } from "../util.ts";
 
-const GAME = new URL("../demo-game.ts", import.meta.url).pathname;
+// In the repository, src/cli/demo-game.ts; in the built package, dist/demo-game.js (scripts/build.ts).
+const GAME = new URL(import.meta.url.endsWith(".ts") ? "../demo-game.ts" : "./demo-game.js", import.meta.url).pathname;
 
 /**
  * The game's screen: its stdout, read as it comes. Keeps the health it shows
