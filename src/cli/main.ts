@@ -42,6 +42,7 @@ import { ps } from "./commands/ps.ts";
 import { dump, read } from "./commands/read.ts";
 import { find, scanCommand } from "./commands/scan.ts";
 import { freezeCommand, pointersCommand, resolveCommand, watchCommand } from "./commands/trainer.ts";
+import { tableCommand } from "./commands/table.ts";
 import { patchCommand, write } from "./commands/write.ts";
 import { runExitHooks } from "./exit.ts";
 import { BrokenPipeError, Output } from "./output.ts";
@@ -63,6 +64,7 @@ export const COMMANDS: readonly Command[] = [
   pointersCommand,
   ps,
   maps,
+  tableCommand,
 ];
 
 /** The package's version, from its package.json (two levels up in the repository, one in a built `dist/`). */

@@ -19,3 +19,4 @@ export type { NopOptions, Patch, PatchOptions } from "./patch.ts";
 export { findPointerPaths, PointerPaths } from "./pointer-scan.ts";
 export type { PointerPath, PointerScanOptions, PointerScanProgress, PointerScanStats } from "./pointer-scan.ts";
 export { cleanupState, restoreAll } from "./cleanup.ts";
+export { detectPointerSize, elfPointerSize, pePointerSize } from "./pointer-size.ts";
