@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMMANDS } from "../src/cli/main.ts";
@@ -88,6 +88,27 @@ describe("help and version", () => {
     const out = pvm("--version");
     expect(out.status).toBe(0);
     expect(out.stdout.trim()).toBe(VERSION);
+  });
+
+  test("bin/pvm in a clone of the repository (no dist/ built) runs the sources", () => {
+    // A copy of the shim beside the sources, with no dist/: what `npx pvm` runs after `git clone` and `npm install`.
+    const clone = mkdtempSync(join(tmpdir(), "pvm-clone-"));
+    try {
+      mkdirSync(join(clone, "bin"));
+      copyFileSync(new URL("../bin/pvm", import.meta.url), join(clone, "bin", "pvm"));
+      chmodSync(join(clone, "bin", "pvm"), 0o755);
+      symlinkSync(new URL("../src", import.meta.url).pathname, join(clone, "src"));
+      symlinkSync(new URL("../package.json", import.meta.url).pathname, join(clone, "package.json"));
+      mkdirSync(join(clone, "path"));
+      symlinkSync(process.execPath, join(clone, "path", "bun")); // Bun on PATH, as npx and npm scripts put it
+      const env = { ...process.env, PATH: `${join(clone, "path")}:/usr/bin:/bin` };
+      const out = spawnSync(join(clone, "bin", "pvm"), ["--version"], { encoding: "utf8", env });
+      expect(out.stderr).toBe("");
+      expect(out.status).toBe(0);
+      expect(out.stdout.trim()).toBe(VERSION);
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
   });
 
   test("every command: --help, -h and pvm help COMMAND print usage, options and an example, status 0", () => {
