@@ -533,4 +533,31 @@ describe("demo", () => {
     expect(out.stdout).toContain("it took our 5000");
     expect(out.stdout).toMatch(/i32 9999/);
   }, 30_000);
+
+  test("the commands the demo suggests at the end run from the user's shell, with or without Bun on PATH", async () => {
+    const root = new URL("..", import.meta.url).pathname;
+    const { npm_lifecycle_event: _, ...env } = process.env;
+    // Not under npm, and neither bun nor pvm on PATH: the demo names the programs by their paths.
+    const bare = spawnSync(process.execPath, [MAIN, "demo"], { cwd: root, encoding: "utf8", env: { ...env, PATH: "/usr/bin:/bin", NO_COLOR: "" } });
+    expect(bare.status).toBe(0);
+    const said = /start the game with "([^"]+)" and run "([^"]+) attach <pid>"/.exec(bare.stdout);
+    expect(said).not.toBeNull();
+    expect(said![1]).toBe(`${process.execPath} src/cli/demo-game.ts`);
+    const game = Bun.spawn(["/bin/sh", "-c", `exec ${said![1]}`], { cwd: root, stdout: "pipe", env: { ...env, PATH: "/usr/bin:/bin" } });
+    try {
+      const screen = new Output(game.stdout);
+      await screen.until(/health 1000/);
+      const attach = spawnSync("/bin/sh", ["-c", `${said![2]} attach ${game.pid} -c "1000; list"`], { cwd: root, encoding: "utf8", env: { ...env, PATH: "/usr/bin:/bin", NO_COLOR: "" } });
+      expect(attach.stderr).toBe("");
+      expect(attach.status).toBe(0);
+      expect(attach.stdout).toMatch(/i32 1000/);
+    } finally {
+      game.kill();
+      await game.exited;
+    }
+    // Under `npm run demo`, node_modules/.bin is on PATH for npm's child only: the user's shell needs npx.
+    const npm = spawnSync(process.execPath, [MAIN, "demo"], { cwd: root, encoding: "utf8", env: { ...env, npm_lifecycle_event: "demo", NO_COLOR: "" } });
+    expect(npm.status).toBe(0);
+    expect(npm.stdout).toContain('start the game with "npx bun src/cli/demo-game.ts" and run "npx pvm attach <pid>"');
+  }, 60_000);
 });

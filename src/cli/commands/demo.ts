@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { relative } from "node:path";
 import { Process } from "../../process.ts";
 import type { Command } from "../command.ts";
 import { onExit } from "../exit.ts";
@@ -145,10 +146,28 @@ export const demo: Command = {
       await type("unfreeze");
       seen = screen.shown;
       console.log(`game: health ${await screen.after(seen)}\n`);
-      console.log(`Now try it yourself: start the game with "bun ${GAME}" and run "pvm attach ${"<pid>"}" (type help).`);
+      const { bun, pvm } = howToRun();
+      console.log(`Now try it yourself: start the game with "${bun} ${shortPath(GAME)}" and run "${pvm} attach <pid>" (type help).`);
       session.close();
     } finally {
       game.kill();
     }
   },
 };
+
+/**
+ * The commands that start Bun and pvm from the user's shell. Under `npm run`,
+ * node_modules/.bin is on PATH for this process only, so the user needs npx;
+ * otherwise bun and pvm by name where PATH has them, else the paths this runs with.
+ */
+function howToRun(): { bun: string; pvm: string } {
+  if (process.env.npm_lifecycle_event !== undefined) return { bun: "npx bun", pvm: "npx pvm" };
+  const bun = Bun.which("bun") !== null ? "bun" : process.execPath;
+  return { bun, pvm: Bun.which("pvm") !== null ? "pvm" : `${bun} ${shortPath(process.argv[1] ?? "pvm")}` };
+}
+
+/** A path relative to the working directory when it lies below it, else as it is. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") && !rel.startsWith("/") ? rel : path;
+}
