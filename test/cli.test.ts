@@ -448,6 +448,26 @@ describe("commands and their JSON", () => {
     expect(typeof line.time).toBe("string");
   });
 
+  test("watch says at once on stderr which targets cannot be read, and still prints the others' changes", async () => {
+    const gone = await t.map(t.info.page);
+    await t.unmap(gone, t.info.page); // an address that was mapped and is no more: nothing there to read
+    await t.write(object + 0x30, Uint8Array.of(0, 0, 0, 0));
+    const child = spawnPvm("watch", t.pid, gone, object + 0x30, "--type", "u32", "--interval", 10, "--count", 1);
+    try {
+      const stderr = new Output(child.stderr);
+      await stderr.until(/waiting for it/, 10_000);
+      expect(stderr.text).toBe(`${gone}: cannot be read now (nothing readable at ${hex(gone)}); waiting for it\n`);
+      for (let v = 1; child.exitCode === null && v < 100; v++) {
+        await t.write(object + 0x30, Uint8Array.of(v, 0, 0, 0));
+        await Bun.sleep(100);
+      }
+    } finally {
+      child.kill(); // a no-op once it has exited
+    }
+    expect(await child.exited).toBe(0);
+    expect(await new Response(child.stdout).text()).toMatch(new RegExp(`^${hex(object + 0x30)}  \\d+ -> \\d+\n$`));
+  });
+
   test("mistakes are usage errors (status 2), kernel refusals are errors (status 1)", () => {
     expect(pvm("read", t.pid, "zzz").status).toBe(2);
     expect(pvm("write", t.pid, t.info.data, "u8", 300).stderr).toContain("does not fit u8");

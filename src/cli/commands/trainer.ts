@@ -175,6 +175,10 @@ export const watchCommand: Command = {
         finish();
       },
     });
+    // Only changes are printed: say at once which targets cannot be read, or the user waits for nothing.
+    for (let i = 0; i < texts.length; i++) {
+      if (watcher.value(i) === null) out.note(`${texts[i]}: cannot be read now (${watcher.error(i)?.message ?? `nothing readable at ${hex(watcher.address(i))}`}); waiting for it`);
+    }
     try {
       await untilStopped(signal, undefined, finished);
     } finally {
