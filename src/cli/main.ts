@@ -13,9 +13,10 @@ import { demo } from "./commands/demo.ts";
 import { attach, find, scanCommand } from "./commands/scan.ts";
 import { freezeCommand, pointersCommand, resolveCommand, watchCommand } from "./commands/trainer.ts";
 import { write } from "./commands/write.ts";
+import { ui } from "./commands/ui.ts";
 import { UsageError } from "./util.ts";
 
-const COMMANDS: readonly Command[] = [demo, attach, scanCommand, find, ps, maps, read, dump, write, resolveCommand, freezeCommand, watchCommand, pointersCommand];
+const COMMANDS: readonly Command[] = [demo, attach, scanCommand, find, ps, maps, read, dump, write, resolveCommand, freezeCommand, watchCommand, pointersCommand, ui];
 
 function help(): string {
   return [
