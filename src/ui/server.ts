@@ -170,18 +170,18 @@ export async function startUi(options: UiOptions = {}): Promise<UiServer> {
         state.live.resend();
       },
       async message(ws: ServerWebSocket<Socket>, raw) {
-        let id: unknown = null;
+        let rid: unknown = null;
         let body: unknown;
         try {
           body = JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw));
-          if (typeof body === "object" && body !== null) id = (body as { id?: unknown }).id ?? null;
+          if (typeof body === "object" && body !== null) rid = (body as { rid?: unknown }).rid ?? null;
         } catch (error) {
-          ws.send(json({ t: "reply", id: null, ok: false, error: `not JSON: ${(error as Error).message}` }));
+          ws.send(json({ t: "reply", rid: null, ok: false, error: `not JSON: ${(error as Error).message}` }));
           return;
         }
-        if (!(typeof id === "number" || typeof id === "string" || id === null)) id = null;
+        if (!(typeof rid === "number" || (typeof rid === "string" && rid.length <= 64))) rid = null;
         const outcome = await run(state, body);
-        ws.send(json({ t: "reply", id, ...outcome }));
+        ws.send(json({ t: "reply", rid, ...outcome }));
       },
     },
   });

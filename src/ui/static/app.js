@@ -53,7 +53,7 @@ function ScanPanel() {
   };
   const toggleKind = (k) => setKinds(kinds.includes(k) ? kinds.filter((x) => x !== k) : [...kinds, k]);
   const addRows = async (rows) => {
-    for (const r of rows) await act("list.add", { description: `match ${r.i}`, address: r.address, type: TYPES.includes(r.type) ? r.type : "i32" });
+    for (const r of rows) await act("list.add", { description: "", address: r.address, type: TYPES.includes(r.type) ? r.type : "i32" });
     if (rows.length) status(`added ${rows.length} to the list`);
   };
   const chosen = page.rows.filter((r) => selected.has(r.i));
@@ -184,8 +184,8 @@ function AddressList() {
                 <label title="allow decrease"><input type="checkbox" checked=${e.allowDecrease} onChange=${(ev) => freeze(e, { allowDecrease: ev.target.checked })} />↓</label>
               </td>
               <td class="actions">
-                <button class="icon" data-testid="list-memory" title="memory view" disabled=${!e.resolved} onClick=${() => nav.set({ tab: "memory", memAddress: e.address })}>⌗</button>
-                <button class="icon" title="find pointer paths to it" disabled=${!e.resolved} onClick=${() => nav.set({ tab: "pointers", ptrTarget: e })}>⇢</button>
+                <button class="icon" data-testid="list-memory" title="memory view" disabled=${!e.resolved} onClick=${() => nav.set({ tab: "memory", memAddress: e.address })}>hex</button>
+                <button class="icon" data-testid="list-pointers" title="find pointer paths to it" disabled=${!e.resolved} onClick=${() => nav.set({ tab: "pointers", ptrTarget: e })}>ptr</button>
                 <button class="icon danger" title="remove" onClick=${() => act("list.remove", { id: e.id })}>✕</button>
               </td>
             </tr>`;
@@ -220,4 +220,6 @@ function App() {
 }
 
 connect();
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.textContent = "";
+render(html`<${App} />`, root);

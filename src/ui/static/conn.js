@@ -51,7 +51,7 @@ export function request(cmd, body = {}) {
     }
     const id = nextId++;
     pending.set(id, { resolve, reject });
-    socket.send(JSON.stringify({ ...body, cmd, id }));
+    socket.send(JSON.stringify({ ...body, cmd, rid: id }));
   });
 }
 
@@ -69,9 +69,9 @@ function onMessage(event) {
   const msg = JSON.parse(event.data);
   switch (msg.t) {
     case "reply": {
-      const p = pending.get(msg.id);
+      const p = pending.get(msg.rid);
       if (!p) return;
-      pending.delete(msg.id);
+      pending.delete(msg.rid);
       if (msg.ok) p.resolve(msg.result);
       else p.reject(new Error(msg.error));
       return;

@@ -84,7 +84,7 @@ export function MemoryPanel({ address }) {
           <tr><td class="dim">pointer</td><td class="mono"><a href="#" data-testid="follow" title="follow the pointer" onClick=${(e) => { e.preventDefault(); if (ptr) void go(ptr); }}>${ptr ?? "??"} →</a></td></tr>
         </tbody>
       </table>
-    </div>` : html`<p class="empty">Open the memory view from the address list (⌗), or type an address.</p>`}
+    </div>` : html`<p class="empty">Open the memory view from the address list (hex), or type an address.</p>`}
   </div>`;
 }
 
@@ -126,7 +126,7 @@ export function PointerPanel({ target }) {
     </div>
     <div class="table-wrap"><table class="paths"><thead><tr><th class="num">#</th><th>Path</th><th></th></tr></thead><tbody>
       ${result.paths.map((p, i) => html`<tr key=${p}><td class="num dim">${i + 1}</td><td class="mono">${p}</td><td><button class="small" data-testid="ptr-add" onClick=${() => add(p)}>Add to list</button></td></tr>`)}
-    </tbody></table></div>` : html`<p class="empty">Paths from module images (stable across restarts) to a value: pick ⇢ on a list entry, or type an address.</p>`}
+    </tbody></table></div>` : html`<p class="empty">Paths from module images (stable across restarts) to a value: pick ptr on a list entry, or type an address.</p>`}
   </div>`;
 }
 

@@ -27,8 +27,9 @@ export function Editable({ value, onCommit, testid, className = "", placeholder 
     setEditing(false);
     if (commit && e.target.value !== value) onCommit(e.target.value);
   };
-  return html`<input class="inline ${className}" data-testid=${testid && `${testid}-input`} value=${value ?? ""} autofocus
-    ref=${(el) => el && requestAnimationFrame(() => el === document.activeElement || (el.focus(), el.select()))}
+  // Uncontrolled: live re-renders must not overwrite what is being typed.
+  return html`<input class="inline ${className}" data-testid=${testid && `${testid}-input`}
+    ref=${(el) => { if (el && !el.dataset.ready) { el.dataset.ready = "1"; el.value = value ?? ""; el.focus(); el.select(); } }}
     onKeyDown=${(e) => { if (e.key === "Enter") done(e, true); else if (e.key === "Escape") done(e, false); }}
     onBlur=${(e) => done(e, false)} />`;
 }
