@@ -1,0 +1,92 @@
+/**
+ * The live-value path of the UI: every visible value is read by one
+ * RemoteReader, once per tick, and only changes are sent.
+ */
+import { expect, test } from "bun:test";
+import { addressOf } from "../src/ffi/libc.ts";
+import { LiveValues, UiState, type LiveMessage, type LiveSlot } from "../src/ui/index.ts";
+
+/** 1,000 i32 values scattered over separate allocations of this process. */
+function scattered(n: number): { arrays: Int32Array[]; addresses: number[] } {
+  const arrays: Int32Array[] = [];
+  const addresses: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = new Int32Array(new ArrayBuffer(i % 3 === 0 ? 4096 : 64));
+    a[0] = i;
+    arrays.push(a);
+    addresses.push(addressOf(a.buffer));
+  }
+  return { arrays, addresses };
+}
+
+test("1,000 watched values at 20 Hz: one batched read per tick, and only the changes are sent", async () => {
+  const { arrays, addresses } = scattered(1000);
+  const messages: LiveMessage[] = [];
+  const live = new LiveValues((m) => messages.push(m), { intervalMs: 50 });
+  live.setProcess(process.pid);
+  live.set("list", addresses.map((address, i): LiveSlot => ({ key: `l${i}`, address, length: 4, format: "i32" })));
+  live.start();
+  try {
+    await Bun.sleep(1000);
+    const { ticks, reads, rebuilds, ranges } = live.stats;
+    expect(ranges).toBe(1000);
+    expect(rebuilds).toBe(1);
+    expect(ticks).toBeGreaterThanOrEqual(12); // 20 a second, less what a busy machine's timer loses
+    expect(ticks).toBeLessThanOrEqual(21);
+    expect(reads).toBe(ticks);
+    // The first tick sent every value, the quiet ones nothing.
+    expect(messages.length).toBe(1);
+    expect(Object.keys(messages[0]!.values).length).toBe(1000);
+    expect(messages[0]!.values.l999).toBe("999");
+
+    arrays[7]![0] = -7;
+    arrays[500]![0] = 123456;
+    arrays[999]![0] = 2 ** 31 - 1;
+    const before = live.stats.reads;
+    await Bun.sleep(120);
+    expect(live.stats.reads - before).toBeGreaterThanOrEqual(1);
+    expect(messages.length).toBe(2);
+    expect(messages[1]!.values).toEqual({ l7: "-7", l500: "123456", l999: "2147483647" });
+  } finally {
+    live.stop();
+  }
+});
+
+test("the list, a scan window and the memory view share the one reader", async () => {
+  const { arrays, addresses } = scattered(1000);
+  const pushed: { t: string; values?: Record<string, string | null> }[] = [];
+  const state = new UiState((m) => pushed.push(m as never), { intervalMs: 50 });
+  try {
+    await state.request("attach", { pid: process.pid });
+    await state.request("list.load", {
+      list: { format: "process-vm-list", version: 1, entries: addresses.map((a, i) => ({ description: `v${i}`, address: `0x${a.toString(16)}`, type: "i32" })) },
+    });
+    const region = new Int32Array(new ArrayBuffer(4096)).fill(0x3c3c3c3);
+    const at = addressOf(region.buffer);
+    const scanned = (await state.request("scan.first", { type: "i32", query: String(0x3c3c3c3), memory: { within: [at, at + 4096], permissions: "rw" } })) as { count: number };
+    expect(scanned.count).toBe(1024);
+    await state.request("scan.window", { start: 0, size: 100 });
+    await state.request("mem.view", { address: `0x${at.toString(16)}`, rows: 16 });
+    const start = { ...state.live.stats };
+    await Bun.sleep(600);
+    const ticks = state.live.stats.ticks - start.ticks;
+    expect(state.live.stats.ranges).toBe(1000 + 100 + 16);
+    expect(ticks).toBeGreaterThanOrEqual(6);
+    expect(state.live.stats.reads - start.reads).toBe(ticks);
+    expect(state.live.stats.rebuilds - start.rebuilds).toBeLessThanOrEqual(1);
+
+    // A change in the target reaches the list, the window and the memory view in the same message.
+    pushed.length = 0;
+    arrays[3]![0] = 33;
+    region[0] = 0x1020304;
+    await Bun.sleep(150);
+    const values = Object.assign({}, ...pushed.filter((m) => m.t === "live").map((m) => m.values));
+    const ids = state.list.entries.map((e) => e.id);
+    expect(values[`l${ids[3]}`]).toBe("33");
+    expect(values.s0).toBe(String(0x1020304));
+    expect(values.m0).toBe(`04030201${"c3c3c303".repeat(3)}`);
+    expect(Object.keys(values).length).toBe(3);
+  } finally {
+    state.close();
+  }
+});
