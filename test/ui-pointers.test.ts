@@ -1,0 +1,50 @@
+/**
+ * The pointer scan panel's server side: paths to a list entry, ranked, added
+ * to the list, and rescanned after the game restarts (a new process, with its
+ * heap somewhere else).
+ */
+import { afterAll, expect, test } from "bun:test";
+import { UiState } from "../src/ui/index.ts";
+import { cannotCompile, UiTarget } from "./helpers/ui-target.ts";
+
+const why = cannotCompile();
+if (why) console.warn(`skipping the UI pointer-scan test: ${why}`);
+const targets: UiTarget[] = [];
+afterAll(async () => {
+  for (const t of targets) await t.close();
+});
+
+test.skipIf(why !== null)("find paths to an entry, add one, rescan after a restart", async () => {
+  const state = new UiState(() => {});
+  try {
+    const first = await UiTarget.start();
+    targets.push(first);
+    await state.request("attach", { pid: first.pid });
+    const { id } = (await state.request("list.add", { description: "health", address: `0x${first.health.toString(16)}`, type: "i32" })) as { id: number };
+    const found = (await state.request("ptr.scan", { id, maxDepth: 2, maxOffset: 0x100 })) as { count: number; paths: string[] };
+    expect(found.count).toBeGreaterThanOrEqual(1);
+    const own = found.paths.find((p) => p.startsWith(`${first.name}+`));
+    expect(own).toMatch(/^uitarget\+0x[0-9a-f]+ -> 0x14$/);
+    // Ranked: no path is longer than one after it.
+    const depths = found.paths.map((p) => p.split("->").length);
+    expect(depths).toEqual([...depths].sort((a, b) => a - b));
+
+    // The path goes into the list and resolves to the health.
+    const added = (await state.request("list.add", { description: "health (pointer)", address: own, type: "i32" })) as { id: number };
+    const view = (await state.request("list.get", {})) as { id: number; resolved: string | null }[];
+    expect(view.find((e) => e.id === added.id)?.resolved).toBe(`0x${first.health.toString(16)}`);
+
+    // The game restarts: a new process. The rescan keeps the paths that lead to the new health.
+    const second = await UiTarget.start();
+    targets.push(second);
+    await state.request("attach", { pid: second.pid });
+    const kept = (await state.request("ptr.rescan", { address: `0x${second.health.toString(16)}` })) as { count: number; paths: string[] };
+    expect(kept.paths).toContain(own!);
+    expect(kept.count).toBeLessThanOrEqual(found.count);
+    // The list's chain entry follows the new process.
+    const after = (await state.request("list.get", {})) as { id: number; resolved: string | null }[];
+    expect(after.find((e) => e.id === added.id)?.resolved).toBe(`0x${second.health.toString(16)}`);
+  } finally {
+    state.close();
+  }
+});
