@@ -51,6 +51,8 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
 
   // Attach from the process picker.
   await page.getByTestId("ps-filter").fill(target.name);
+  await page.getByTestId(`attach-${target.pid}`).waitFor();
+  await shot("process-picker");
   await page.getByTestId(`attach-${target.pid}`).click();
   await page.getByTestId("attached").getByText(String(target.pid)).waitFor();
   await shot("attached");
@@ -129,4 +131,15 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
   expect(await page.getByTestId("list-row").count()).toBe(2);
   await page.getByTestId("list-value").nth(1).getByText("777").waitFor();
   await shot("pointer-paths");
+
+  // Follow the game's global pointer from the memory view: it leads to the player ("hero").
+  const base = (await page.getByTestId("list-row").nth(1).locator("td.mono").first().textContent())!.split(" ->")[0]!;
+  await page.getByTestId("tab-memory").click();
+  await page.getByTestId("mem-address").fill(base);
+  await page.getByTestId("mem-address").press("Enter");
+  await page.getByTestId("follow").getByText(/^0x[0-9a-f]+ →$/).waitFor();
+  await page.getByTestId("follow").click();
+  await page.locator("td.ascii", { hasText: "hero" }).waitFor();
+  await page.getByTestId("typed-i32").getByText("1869768040").waitFor(); // "hero" as a little-endian i32
+  await shot("followed-pointer");
 }, 60_000);

@@ -246,6 +246,9 @@ export class UiState {
         return this.#write(body);
       case "mem.view":
         return this.#memView(body);
+      case "mem.close":
+        this.live.set("mem", []);
+        return null;
       case "ptr.scan":
         return this.#pointerScan(body);
       case "ptr.rescan":

@@ -49,7 +49,7 @@ function ScanPanel() {
     const memory = { permissions: permissions || undefined, module: module || undefined, kinds: kinds.length ? kinds : undefined, within: within[0] && within[1] ? within : undefined };
     const r = first ? await act("scan.first", { type, query, memory, align: everyOffset ? 1 : undefined }) : await act("scan.next", { query });
     setBusy(false);
-    if (r) status(`${fmt(r.count)} matches (${r.ms} ms)`);
+    if (r) status(`${fmt(r.count)} ${r.count === 1 ? "match" : "matches"} (${r.ms} ms)`);
   };
   const toggleKind = (k) => setKinds(kinds.includes(k) ? kinds.filter((x) => x !== k) : [...kinds, k]);
   const addRows = async (rows) => {

@@ -51,6 +51,7 @@ export function MemoryPanel({ address }) {
   useEffect(() => {
     if (address && s.process) void go(address);
   }, [address, s.process?.pid]);
+  useEffect(() => () => void act("mem.close"), []);
   const rows = view ? Array.from({ length: view.rows }, (_, r) => s.live[`m${r}`]) : [];
   const bytes = bytesOf(rows);
   const start = view ? parseInt(view.start, 16) : 0;
