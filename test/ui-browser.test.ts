@@ -51,7 +51,10 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
 
   // Attach from the process picker.
   await page.getByTestId("ps-filter").fill(target.name);
-  await page.getByTestId(`attach-${target.pid}`).waitFor();
+  await page.waitForFunction((name) => {
+    const rows = [...document.querySelectorAll("table.ps tbody tr")];
+    return rows.length > 0 && rows.every((r) => r.textContent!.includes(name));
+  }, target.name);
   await shot("process-picker");
   await page.getByTestId(`attach-${target.pid}`).click();
   await page.getByTestId("attached").getByText(String(target.pid)).waitFor();
