@@ -52,8 +52,10 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
   // Attach from the process picker.
   await page.getByTestId("ps-filter").fill(target.name);
   await page.waitForFunction((name) => {
-    const rows = [...document.querySelectorAll("table.ps tbody tr")];
-    return rows.length > 0 && rows.every((r) => r.textContent!.includes(name));
+    // Runs in the page.
+    const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> } }).document;
+    const rows = Array.from(doc.querySelectorAll("table.ps tbody tr"));
+    return rows.length > 0 && rows.every((r) => (r.textContent ?? "").includes(name));
   }, target.name);
   await shot("process-picker");
   await page.getByTestId(`attach-${target.pid}`).click();

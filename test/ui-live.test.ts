@@ -90,3 +90,35 @@ test("the list, a scan window and the memory view share the one reader", async (
     state.close();
   }
 });
+
+test("millions of matches stay on the server: the page gets a window of them", async () => {
+  const live: Record<string, string | null> = {};
+  const state = new UiState((m) => m.t === "live" && Object.assign(live, (m as { values: object }).values), { intervalMs: 50 });
+  try {
+    await state.request("attach", { pid: process.pid });
+    const block = new Int32Array(new ArrayBuffer(16 << 20)).fill(77);
+    const at = addressOf(block.buffer);
+    const scanned = (await state.request("scan.first", { type: "i32", query: "77", memory: { within: [at, at + (16 << 20)], permissions: "rw" } })) as { count: number };
+    expect(scanned.count).toBe(4 << 20);
+    const started = performance.now();
+    const deep = (await state.request("scan.window", { start: 3_000_000, size: 100 })) as { count: number; rows: { i: number; address: string }[] };
+    const ms = performance.now() - started;
+    expect(deep.count).toBe(4 << 20);
+    expect(deep.rows.length).toBe(100);
+    expect(deep.rows[0]).toMatchObject({ i: 3_000_000, address: `0x${(at + 4 * 3_000_000).toString(16)}` });
+    expect(ms).toBeLessThan(1000);
+    expect(JSON.stringify(deep).length).toBeLessThan(20_000);
+    // The window's values are read live, with the rest of what is visible.
+    block[3_000_005] = -1;
+    const before = state.live.stats.reads;
+    await Bun.sleep(150);
+    expect(state.live.stats.reads).toBeGreaterThan(before);
+    expect(state.live.stats.ranges).toBe(100);
+    expect(live.s3000005).toBe("-1");
+    expect(live.s3000004).toBe("77");
+    const first = (await state.request("scan.window", { start: 0, size: 3 })) as { rows: { value: string; previous: string | null }[] };
+    expect(first.rows.map((r) => r.value)).toEqual(["77", "77", "77"]);
+  } finally {
+    state.close();
+  }
+});

@@ -33,6 +33,8 @@ const SCAN_TYPES = new Set(["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64"
 const KINDS = new Set<string>(["heap", "stack", "thread-stack", "anonymous", "file", "named", "other", "vdso"]);
 /** Most scan matches a page asks for at once. */
 export const MAX_WINDOW = 500;
+/** Windows that start further than this into the matches skip the values at the last steps (read live instead). */
+const FAST_WINDOW = 20_000;
 /** Most memory-view rows (16 bytes each). */
 export const MAX_ROWS = 64;
 /** Milliseconds between re-resolutions of the list's pointer chains. */
@@ -390,20 +392,31 @@ export class UiState {
     const slots: LiveSlot[] = [];
     if (s && size > 0) {
       const end = Math.min(s.count, start + size);
-      let i = 0;
-      for (const m of s) {
-        if (i >= end) break;
-        if (i >= start) {
-          rows.push({
-            i,
-            address: hex(m.address),
-            type: m.type,
-            value: formatValue(m.type, m.value),
-            previous: m.previous === undefined ? null : formatValue(m.type, m.previous),
-          });
-          if (isValueType(m.type)) slots.push({ key: `s${i}`, address: m.address, length: VALUE_SIZE[m.type], format: m.type });
+      const type = this.#scanType;
+      if (start >= FAST_WINDOW && isValueType(type)) {
+        // Deep in millions of matches: the addresses by index, the values from the live reader.
+        const addresses = s.addresses(start, end);
+        for (let k = 0; k < addresses.length; k++) {
+          const address = addresses[k]!;
+          rows.push({ i: start + k, address: hex(address), type, value: "", previous: null });
+          slots.push({ key: `s${start + k}`, address, length: VALUE_SIZE[type], format: type });
         }
-        i++;
+      } else {
+        let i = 0;
+        for (const m of s) {
+          if (i >= end) break;
+          if (i >= start) {
+            rows.push({
+              i,
+              address: hex(m.address),
+              type: m.type,
+              value: formatValue(m.type, m.value),
+              previous: m.previous === undefined ? null : formatValue(m.type, m.previous),
+            });
+            if (isValueType(m.type)) slots.push({ key: `s${i}`, address: m.address, length: VALUE_SIZE[m.type], format: m.type });
+          }
+          i++;
+        }
       }
     }
     this.live.set("scan", slots);
