@@ -131,7 +131,7 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
   await page.getByTestId("list-pointers").first().click();
   await page.getByTestId("ptr-scan").click();
   await page.locator("table.paths td", { hasText: `${target.name}+` }).first().waitFor();
-  await page.getByTestId("ptr-add").first().click();
+  await page.locator("table.paths tr", { hasText: `${target.name}+` }).first().getByTestId("ptr-add").click();
   await page.getByTestId("list-row").nth(1).waitFor();
   expect(await page.getByTestId("list-row").count()).toBe(2);
   await page.getByTestId("list-value").nth(1).getByText("777").waitFor();
@@ -140,9 +140,10 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
   // Follow the game's global pointer from the memory view: it leads to the player ("hero").
   const base = (await page.getByTestId("list-row").nth(1).locator("td.mono").first().textContent())!.split(" ->")[0]!;
   await page.getByTestId("tab-memory").click();
+  await page.getByTestId("hex").waitFor(); // the view reopened where it was
   await page.getByTestId("mem-address").fill(base);
   await page.getByTestId("mem-address").press("Enter");
-  await page.getByTestId("follow").getByText(/^0x[0-9a-f]+ →$/).waitFor();
+  await page.getByTestId("follow").getByText(`0x${(target.health - 0x14).toString(16)} →`).waitFor(); // the player struct
   await page.getByTestId("follow").click();
   await page.locator("td.ascii", { hasText: "hero" }).waitFor();
   await page.getByTestId("typed-i32").getByText("1869768040").waitFor(); // "hero" as a little-endian i32
