@@ -39,12 +39,27 @@ export function sameSecret(given: string | null | undefined, expected: string): 
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Whether `host` (as given to `--host`) is a loopback address. */
+/**
+ * Whether `host` (as given to `--host`) is a loopback address.
+ *
+ * @example
+ * ```ts
+ * isLoopback("127.0.0.1"); // true
+ * isLoopback("0.0.0.0");   // false
+ * ```
+ */
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** The value of cookie `name` in a `Cookie` header, or null. */
+/**
+ * The value of cookie `name` in a `Cookie` header, or null.
+ *
+ * @example
+ * ```ts
+ * cookieValue("a=1; pvm_session=xyz", "pvm_session"); // "xyz"
+ * ```
+ */
 export function cookieValue(header: string | null, name: string): string | null {
   if (!header) return null;
   for (const part of header.split(";")) {

@@ -36,7 +36,15 @@ export interface SavedList {
 /** Most entries a list holds. */
 export const MAX_ENTRIES = 10_000;
 
-/** An address: a bare number, not a chain. */
+/**
+ * Whether `text` is a bare address (decimal or `0x` hex), not a pointer chain.
+ *
+ * @example
+ * ```ts
+ * isPlainAddress("0x7f001000");          // true
+ * isPlainAddress("game+0x10 -> 0x8");    // false
+ * ```
+ */
 export function isPlainAddress(text: string): boolean {
   return /^\s*(0x[0-9a-f]+|\d+)\s*$/i.test(text);
 }

@@ -6,7 +6,15 @@
  */
 import { isValueType, VALUE_SIZE, type Value, type ValueType } from "../index.ts";
 
-/** A request field that is missing or of the wrong kind; answered as an error, never thrown further. */
+/**
+ * A request field that is missing or of the wrong kind; the server answers it
+ * as an error (`{ ok: false, error }`) and goes on.
+ *
+ * @example
+ * ```ts
+ * if (typeof body.query !== "string") throw new RequestError('"query" must be a string');
+ * ```
+ */
 export class RequestError extends Error {
   override name = "RequestError" as const;
 }
@@ -59,7 +67,14 @@ export function formatValue(type: ValueType | string, value: unknown): string {
   return String(value);
 }
 
-/** `0x`-prefixed hex. */
+/**
+ * `0x`-prefixed hex.
+ *
+ * @example
+ * ```ts
+ * hex(4096); // "0x1000"
+ * ```
+ */
 export function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
