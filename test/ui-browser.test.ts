@@ -21,6 +21,8 @@ let ui: UiServer;
 let browser: Browser;
 let page: Page;
 let step = 0;
+/** Errors the page logged (a CSP violation, a failed module, an exception). */
+const problems: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(OUT, `${String(++step).padStart(2, "0")}-${name}.png`) });
@@ -35,6 +37,8 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM!, headless: true, args: ["--no-sandbox"] });
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   page.setDefaultTimeout(10_000);
+  page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+  page.on("pageerror", (e) => problems.push(e.message));
 });
 
 afterAll(async () => {
@@ -148,4 +152,5 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
   await page.locator("td.ascii", { hasText: "hero" }).waitFor();
   await page.getByTestId("typed-i32").getByText("1869768040").waitFor(); // "hero" as a little-endian i32
   await shot("followed-pointer");
+  expect(problems).toEqual([]);
 }, 60_000);

@@ -122,3 +122,40 @@ test("millions of matches stay on the server: the page gets a window of them", a
     state.close();
   }
 });
+
+test("a scan step aborted from the page rejects, and the scan keeps its previous step", async () => {
+  const pushed: { t: string; what?: string; finished?: boolean }[] = [];
+  const state = new UiState((m) => pushed.push(m as never));
+  try {
+    await state.request("attach", { pid: process.pid });
+    const block = new Int32Array(new ArrayBuffer(64 << 20)).fill(5);
+    const at = addressOf(block.buffer);
+    const memory = { within: [at, at + (64 << 20)], permissions: "rw" };
+    const first = state.request("scan.first", { type: "i32", query: "unknown", memory });
+    expect(await state.request("scan.abort", {})).toEqual({ aborted: true });
+    let error: Error | null = null;
+    try {
+      await first;
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).toBe("aborted");
+    await expect(state.request("scan.window", { start: 0, size: 10 })).resolves.toMatchObject({ count: 0 });
+    // A finished first step, then an aborted next one: the first step's matches stay.
+    const done = (await state.request("scan.first", { type: "i32", query: "5", memory: { ...memory, within: [at, at + 4096] } })) as { count: number };
+    expect(done.count).toBe(1024);
+    const next = state.request("scan.next", { query: "unchanged" });
+    await state.request("scan.abort", {});
+    try {
+      await next;
+    } catch {
+      // aborted, or finished first: either way the count below holds
+    }
+    expect(((await state.request("scan.window", { start: 0, size: 1 })) as { count: number }).count).toBe(1024);
+    // The page was told when each step started and ended.
+    expect(pushed.filter((m) => m.t === "progress" && m.what === "scan" && m.finished).length).toBe(3);
+    expect(block[0]).toBe(5); // keeps the scanned buffer alive (and unmoved) to the end
+  } finally {
+    state.close();
+  }
+});

@@ -53,7 +53,8 @@ function ScanPanel() {
   };
   const toggleKind = (k) => setKinds(kinds.includes(k) ? kinds.filter((x) => x !== k) : [...kinds, k]);
   const addRows = async (rows) => {
-    for (const r of rows) await act("list.add", { description: "", address: r.address, type: TYPES.includes(r.type) ? r.type : "i32" });
+    if (rows.some((r) => !TYPES.includes(r.type))) return status("string and byte matches cannot go to the list; use the memory view", "error");
+    for (const r of rows) await act("list.add", { description: "", address: r.address, type: r.type });
     if (rows.length) status(`added ${rows.length} to the list`);
   };
   const chosen = page.rows.filter((r) => selected.has(r.i));

@@ -38,7 +38,7 @@ export function Progress({ p, onAbort }) {
   if (!p) return null;
   const pct = p.total > 0 ? Math.min(100, (100 * p.done) / p.total) : 0;
   return html`<div class="progress" data-testid="progress">
-    <div class="bar"><div class="fill" style=${`width:${pct.toFixed(1)}%`}></div></div>
+    <div class="bar"><div class="fill" style=${{ width: `${pct.toFixed(1)}%` }}></div></div>
     <span class="pct">${p.phase ? `${p.phase} ` : ""}${pct.toFixed(0)}%</span>
     <button class="small danger" onClick=${onAbort}>Abort</button>
   </div>`;
