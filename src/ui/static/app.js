@@ -70,7 +70,7 @@ function ScanPanel() {
   return html`<section class="panel scan" data-testid="scan-panel">
     <h2>Scan</h2>
     <div class="row">
-      <select data-testid="scan-type" value=${type} disabled=${!!scan} onChange=${(e) => setType(e.target.value)} title="value type">
+      <select data-testid="scan-type" value=${type} title="value type (of the next first scan)" onChange=${(e) => setType(e.target.value)}>
         ${[...TYPES, "int", "string", "bytes"].map((t) => html`<option value=${t}>${t}</option>`)}
       </select>
       <input data-testid="scan-query" class="grow mono" placeholder=${scan ? "changed, decreased, > 5, 100, + 1 …" : "value, 1..10, > 5, unknown"} value=${query}
