@@ -1,7 +1,7 @@
 /**
- * The pointer scan panel's server side: paths to a list entry, ranked, added
+ * The trainer side of the UI server: pointer paths to a list entry, ranked, added
  * to the list, and rescanned after the game restarts (a new process, with its
- * heap somewhere else).
+ * heap somewhere else); freezing with allow-increase.
  */
 import { afterAll, expect, test } from "bun:test";
 import { UiState } from "../src/ui/index.ts";
@@ -44,6 +44,33 @@ test.skipIf(why !== null)("find paths to an entry, add one, rescan after a resta
     // The list's chain entry follows the new process.
     const after = (await state.request("list.get", {})) as { id: number; resolved: string | null }[];
     expect(after.find((e) => e.id === added.id)?.resolved).toBe(`0x${second.health.toString(16)}`);
+  } finally {
+    state.close();
+  }
+});
+
+test.skipIf(why !== null)("a frozen entry with allow-increase keeps a raise and undoes a drop", async () => {
+  const state = new UiState(() => {});
+  try {
+    const game = await UiTarget.start();
+    targets.push(game);
+    await state.request("attach", { pid: game.pid });
+    const { id } = (await state.request("list.add", { description: "health", address: `0x${game.health.toString(16)}`, type: "i32" })) as { id: number };
+    await state.request("list.freeze", { id, frozen: true, value: "500", allowIncrease: true });
+    await Bun.sleep(120);
+    expect(await game.cmd("get")).toBe(500);
+    expect(await game.cmd("set 800")).toBe(800); // a raise: allowed, and now the frozen value
+    await Bun.sleep(120);
+    expect(await game.cmd("get")).toBe(800);
+    expect(await game.cmd("sub 300")).toBe(500); // a drop: written back
+    await Bun.sleep(120);
+    expect(await game.cmd("get")).toBe(800);
+    const saved = (await state.request("list.save", {})) as { entries: { value?: string; allowIncrease: boolean }[] };
+    expect(saved.entries[0]).toMatchObject({ allowIncrease: true });
+    await state.request("list.freeze", { id, frozen: false });
+    expect(await game.cmd("sub 1")).toBe(799);
+    await Bun.sleep(120);
+    expect(await game.cmd("get")).toBe(799);
   } finally {
     state.close();
   }
