@@ -78,7 +78,7 @@ describe("the gate", () => {
   test("every HTTP request needs the session cookie", async () => {
     for (const path of ["/", "/static/app.js", "/vendor/preact.mjs", "/nothing"]) {
       expect((await fetch(`${ui.origin}${path}`)).status).toBe(401);
-      expect((await fetch(`${ui.origin}${path}`, { headers: { cookie: "pvm_session=guess" } })).status).toBe(401);
+      expect((await fetch(`${ui.origin}${path}`, { headers: { cookie: `pvm_session_${ui.port}=guess` } })).status).toBe(401);
     }
     const r = await fetch(`${ui.origin}/api`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"cmd":"ps"}' });
     expect(r.status).toBe(401);
@@ -117,7 +117,7 @@ describe("the gate", () => {
 
   test("Gate accepts only its own hosts", () => {
     const gate = new Gate("127.0.0.1", 8080);
-    const req = (host: string, origin?: string) => new Request("http://127.0.0.1:8080/", { headers: { host, ...(origin ? { origin } : {}), cookie: `pvm_session=${gate.session}` } });
+    const req = (host: string, origin?: string) => new Request("http://127.0.0.1:8080/", { headers: { host, ...(origin ? { origin } : {}), cookie: `pvm_session_8080=${gate.session}` } });
     expect(gate.check(req("127.0.0.1:8080"))).toBeNull();
     expect(gate.check(req("localhost:8080", "http://localhost:8080"))).toBeNull();
     expect(gate.check(req("localhost:8080", "http://127.0.0.1:8080"))?.status).toBe(403);

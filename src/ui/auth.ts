@@ -8,8 +8,19 @@
  */
 import { timingSafeEqual } from "node:crypto";
 
-/** The cookie that carries the session secret. */
-export const COOKIE = "pvm_session";
+/**
+ * The name of the cookie that carries the session secret of the server on
+ * `port`. Browsers do not keep cookies apart by port, so each server names its
+ * own: two `pvm ui` at once do not log each other out.
+ *
+ * @example
+ * ```ts
+ * cookieName(8080); // "pvm_session_8080"
+ * ```
+ */
+export function cookieName(port: number): string {
+  return `pvm_session_${port}`;
+}
 
 /**
  * 32 random bytes from the system's CSPRNG, base64url.
@@ -87,12 +98,15 @@ export class Gate {
   readonly session = randomToken();
   #used = false;
   readonly #hosts: Set<string> | null;
+  /** The session cookie's name. */
+  readonly cookie: string;
 
   /**
    * @param host The address the server listens on.
    * @param port Its port.
    */
   constructor(host: string, port: number) {
+    this.cookie = cookieName(port);
     const wildcard = host === "0.0.0.0" || host === "::" || host === "[::]";
     const bracket = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
     this.#hosts = wildcard
@@ -126,7 +140,7 @@ export class Gate {
     if (origin !== null ? origin.toLowerCase() !== own : websocket) return text(403, "requests from another origin are refused");
     const site = request.headers.get("sec-fetch-site");
     if (site === "cross-site") return text(403, "cross-site requests are refused");
-    if (!sameSecret(cookieValue(request.headers.get("cookie"), COOKIE), this.session)) {
+    if (!sameSecret(cookieValue(request.headers.get("cookie"), this.cookie), this.session)) {
       return text(401, "not authorized: open the URL (with its token) that pvm ui printed");
     }
     return null;
@@ -152,7 +166,7 @@ export class Gate {
       status: 303,
       headers: {
         location: url.pathname + url.search,
-        "set-cookie": `${COOKIE}=${this.session}; HttpOnly; SameSite=Strict; Path=/`,
+        "set-cookie": `${this.cookie}=${this.session}; HttpOnly; SameSite=Strict; Path=/`,
         "cache-control": "no-store",
         "referrer-policy": "no-referrer",
       },

@@ -21,5 +21,5 @@ export { LiveValues } from "./live.ts";
 export type { LiveSlot, LiveStats, LiveMessage } from "./live.ts";
 export { AddressList, MAX_ENTRIES } from "./list.ts";
 export type { ListEntry, SavedList } from "./list.ts";
-export { Gate, randomToken, isLoopback, COOKIE } from "./auth.ts";
+export { Gate, randomToken, isLoopback, cookieName } from "./auth.ts";
 export { RequestError, parseTypedValue, formatValue } from "./values.ts";
