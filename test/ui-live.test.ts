@@ -159,3 +159,22 @@ test("a scan step aborted from the page rejects, and the scan keeps its previous
     state.close();
   }
 });
+
+test("a value at an address no read can reach shows as unreadable, and the others stay live", () => {
+  const { arrays, addresses } = scattered(3);
+  const messages: LiveMessage[] = [];
+  const live = new LiveValues((m) => messages.push(m));
+  live.setProcess(process.pid);
+  live.set("list", [
+    ...addresses.map((address, i): LiveSlot => ({ key: `l${i}`, address, length: 4, format: "i32" })),
+    { key: "far", address: Number.MAX_SAFE_INTEGER - 2, length: 4, format: "i32" },
+    { key: "unmapped", address: 0x1000, length: 4, format: "i32" },
+  ]);
+  live.tick();
+  const values = Object.assign({}, ...messages.map((m) => m.values));
+  expect(values).toEqual({ far: null, unmapped: null, l0: "0", l1: "1", l2: "2" });
+  expect(live.stats.ranges).toBe(4);
+  arrays[1]![0] = 11;
+  live.tick();
+  expect(messages.at(-1)!.values).toEqual({ l1: "11" });
+});

@@ -181,6 +181,8 @@ describe("bad requests get an error, and the server goes on", () => {
       [{ cmd: "scan.next", query: "decreased" }, /no scan yet/],
       [{ cmd: "mem.view", address: "0x1000", rows: 1e6 }, /between 1 and 64/],
       [{ cmd: "mem.view", address: "nonsense -> ->" }, /./],
+      [{ cmd: "mem.view", address: "0x1ffffffffffff0", rows: 64 }, /past the last address/],
+      [{ cmd: "mem.view", address: "0x20000000000000" }, /address/],
       [{ cmd: "write", address: "0x1000", type: "i32", value: "1e999" }, /not an integer/],
       [{ cmd: "write", address: "0x1000", type: "u8", value: "256" }, /does not fit u8/],
       [{ cmd: "write", address: -5, type: "u8", value: "1" }, /address/],

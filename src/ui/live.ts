@@ -133,7 +133,19 @@ export class LiveValues {
   #rebuild(): void {
     this.#dirty = false;
     this.#slots = [];
-    for (const slots of this.#groups.values()) for (const s of slots) this.#slots.push(s);
+    const unreadable: Record<string, null> = {};
+    let skipped = false;
+    for (const slots of this.#groups.values()) {
+      for (const s of slots) {
+        // An address no read can reach is shown as unreadable rather than failing the reader of every value.
+        if (Number.isSafeInteger(s.address) && s.address >= 0 && s.address + s.length <= Number.MAX_SAFE_INTEGER) this.#slots.push(s);
+        else {
+          unreadable[s.key] = null;
+          skipped = true;
+        }
+      }
+    }
+    if (skipped) this.#send({ t: "live", values: unreadable });
     const n = this.#slots.length;
     this.#reader = null;
     this.stats.ranges = 0;

@@ -607,6 +607,7 @@ export class UiState {
       }
     }
     const start = address - (address % 16);
+    if (start + 16 * rows > Number.MAX_SAFE_INTEGER) throw new RequestError(`${hex(address)} + ${16 * rows} bytes is past the last address a view can show`);
     const slots: LiveSlot[] = [];
     for (let r = 0; r < rows; r++) slots.push({ key: `m${r}`, address: start + 16 * r, length: 16, format: "hex" });
     this.live.set("mem", slots);
