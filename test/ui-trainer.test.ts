@@ -75,3 +75,30 @@ test.skipIf(why !== null)("a frozen entry with allow-increase keeps a raise and 
     state.close();
   }
 });
+
+test.skipIf(why !== null)("a pointer-chain entry follows the object when it moves, and so does its freeze", async () => {
+  const state = new UiState(() => {});
+  try {
+    const game = await UiTarget.start();
+    targets.push(game);
+    await state.request("attach", { pid: game.pid });
+    const found = (await state.request("ptr.scan", { address: `0x${game.health.toString(16)}`, maxDepth: 1, maxOffset: 0x100 })) as { paths: string[] };
+    const chain = found.paths.find((p) => p.startsWith(`${game.name}+`))!;
+    const { id } = (await state.request("list.add", { description: "health", address: chain, type: "i32" })) as { id: number };
+    await state.request("list.freeze", { id, frozen: true, value: "4242" });
+    await Bun.sleep(120);
+    expect(await game.cmd("get")).toBe(4242);
+
+    const moved = await game.cmd("move");
+    expect(moved).not.toBe(game.health);
+    await Bun.sleep(700); // chains are re-resolved twice a second
+    const entry = ((await state.request("list.get", {})) as { id: number; resolved: string; frozen: boolean }[]).find((e) => e.id === id)!;
+    expect(entry.resolved).toBe(`0x${moved.toString(16)}`);
+    expect(entry.frozen).toBe(true);
+    expect(await game.cmd("sub 42")).toBe(4200);
+    await Bun.sleep(120);
+    expect(await game.cmd("get")).toBe(4242); // held at the new place
+  } finally {
+    state.close();
+  }
+});
