@@ -83,3 +83,11 @@ test("typed values from the page's text", () => {
   expect(() => parseTypedValue("f64", "abc")).toThrow(/not a number/);
   expect(() => parseTypedValue("i32", " ")).toThrow(/empty/);
 });
+
+test("pvm ui with a target that is gone fails with a status and leaves no server", async () => {
+  const gone = Bun.spawn(["true"]);
+  await gone.exited;
+  const child = Bun.spawn([process.execPath, MAIN, "ui", String(gone.pid)], { stdout: "pipe", stderr: "pipe" });
+  expect(await child.exited).toBe(1);
+  expect(await new Response(child.stderr).text()).toMatch(/ESRCH|no longer exists|No such process/i);
+});

@@ -189,7 +189,15 @@ export async function startUi(options: UiOptions = {}): Promise<UiServer> {
   gate = new Gate(host, boundPort);
   const shown = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   const origin = `http://${shown}:${boundPort}`;
-  if (options.pid !== undefined) await state.request("attach", { pid: options.pid });
+  if (options.pid !== undefined) {
+    try {
+      await state.request("attach", { pid: options.pid });
+    } catch (error) {
+      state.close();
+      await server.stop(true);
+      throw error;
+    }
+  }
   return {
     url: `${origin}/?token=${gate.launchToken}`,
     origin,
