@@ -47,7 +47,7 @@ afterAll(async () => {
   await target?.close();
 });
 
-test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze, memory view, pointer paths", async () => {
+test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze, memory view, pointer paths, save and load", async () => {
   // The URL with its token opens the page; the token turns into a cookie and leaves the address bar.
   await page.goto(ui.url);
   expect(page.url()).toBe(`${ui.origin}/`);
@@ -130,6 +130,12 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
   await page.getByTestId("typed-i32-input").press("Enter");
   await page.getByTestId("typed-i32").getByText("777").waitFor();
   expect(await target.cmd("get")).toBe(777);
+  // And one byte of it, in the hex view: 777 is 0x309, its low byte 09 becomes 10.
+  await page.locator("td.b.cur").dblclick();
+  await page.locator("td.b.cur input").fill("10");
+  await page.locator("td.b.cur input").press("Enter");
+  await page.getByTestId("typed-i32").getByText("784").waitFor();
+  expect(await target.cmd("get")).toBe(0x310);
 
   // Pointer paths to it from the game's image; add the first to the list.
   await page.getByTestId("list-pointers").first().click();
@@ -138,7 +144,7 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
   await page.locator("table.paths tr", { hasText: `${target.name}+` }).first().getByTestId("ptr-add").click();
   await page.getByTestId("list-row").nth(1).waitFor();
   expect(await page.getByTestId("list-row").count()).toBe(2);
-  await page.getByTestId("list-value").nth(1).getByText("777").waitFor();
+  await page.getByTestId("list-value").nth(1).getByText("784").waitFor();
   await shot("pointer-paths");
 
   // Follow the game's global pointer from the memory view: it leads to the player ("hero").
@@ -152,5 +158,22 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
   await page.locator("td.ascii", { hasText: "hero" }).waitFor();
   await page.getByTestId("typed-i32").getByText("1869768040").waitFor(); // "hero" as a little-endian i32
   await shot("followed-pointer");
+
+  // Save the list (a download), empty it, load the file back.
+  const download = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Save" }).click();
+  const saved = (await Bun.file((await (await download).path())!).json()) as { format: string; entries: { address: string; type: string }[] };
+  expect(saved.format).toBe("process-vm-list");
+  expect(saved.entries.map((e) => e.type)).toEqual(["i32", "i32"]);
+  const rows = page.getByTestId("list-row");
+  for (let n = await rows.count(); n > 0; n--) {
+    await rows.first().getByTitle("remove").click();
+    await rows.nth(n - 1).waitFor({ state: "detached" });
+  }
+  expect(await rows.count()).toBe(0);
+  await page.getByTestId("list-load").setInputFiles({ name: "list.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(saved)) });
+  await page.getByTestId("list-row").nth(1).waitFor();
+  await page.getByTestId("list-value").nth(1).getByText("784").waitFor();
+  await shot("list-loaded");
   expect(problems).toEqual([]);
 }, 60_000);

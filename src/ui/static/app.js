@@ -157,7 +157,7 @@ function AddressList() {
     <div class="row head">
       <h2>Address list</h2><span class="dim">${s.list.length} ${s.list.length === 1 ? "entry" : "entries"}</span><span class="grow"></span>
       <button class="small" data-testid="list-new" onClick=${() => setAdding(!adding)}>Add address</button>
-      <label class="button small">Load<input type="file" accept=".json,application/json" hidden onChange=${(e) => load(e.target.files[0])} /></label>
+      <label class="button small">Load<input type="file" data-testid="list-load" accept=".json,application/json" hidden onChange=${(e) => load(e.target.files[0])} /></label>
       <button class="small" onClick=${save} disabled=${s.list.length === 0}>Save</button>
     </div>
     ${adding ? html`<div class="row adding">
