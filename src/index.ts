@@ -86,3 +86,6 @@ export type {
   MemoryOptions,
   ScanRange,
 } from "./scan/index.ts";
+export { residentRuns, existingRuns, zeroFilled, decodePageRegions, decodePagemapEntries } from "./pagemap.ts";
+export type { ResidentRuns, ResidentRunsOptions, MemoryLayout, PagemapSource } from "./pagemap.ts";
+export type { ScanStats } from "./scan/index.ts";

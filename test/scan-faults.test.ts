@@ -17,6 +17,8 @@ const MAGIC = 0x7e57ab1e;
 const magic = () => new Uint8Array(new Uint32Array([MAGIC]).buffer);
 
 let t: Target | undefined;
+/** Writes every page of `[address, address + length)` in the target: scans read only pages that exist. */
+const populate = async (address: number, length: number) => void (await t!.cmd(`fill ${address.toString(16)} ${length.toString(16)} 0`));
 let dir: string | undefined;
 afterEach(() => {
   t?.kill();
@@ -39,6 +41,7 @@ for (const threads of [0, 2]) {
       const f = await t.map(4 * MiB, 3, file); // private, never touched by the target: pages come from the file
       const a = await t.map(8 * MiB); // mapped later: lower address
       expect(a + 8 * MiB).toBeLessThanOrEqual(f);
+      await populate(a, 8 * MiB); // read before the file mapping
       await t.write(a + 128, magic());
       let truncated = false;
       const s = await scan(proc, "u32", MAGIC, {
@@ -59,6 +62,7 @@ for (const threads of [0, 2]) {
       t = await Target.start();
       const proc = new Process(t.pid);
       const low = await t.map(256 * MiB);
+      await populate(low, 256 * MiB);
       await t.write(low + 4, magic()); // in the first chunk scanned
       const target = t;
       // Workers loaded first, so that the first task (holding the match) is done before the kill.
@@ -88,6 +92,7 @@ test("a region unmapped during a scan is skipped; one unmapped before a next sca
   const proc = new Process(t.pid);
   const b = await t.map(129 * MiB);
   const c = b + 128 * MiB; // its last MiB, scanned last
+  await populate(b, 129 * MiB);
   await t.write(b + 8, magic());
   await t.write(c + 8, magic());
   const target = t;
@@ -135,6 +140,7 @@ test("abort and progress", async () => {
   t = await Target.start();
   const proc = new Process(t.pid);
   const r = await t.map(64 * MiB);
+  await populate(r, 64 * MiB);
   for (const threads of [0, 2]) {
     const calls: [number, number][] = [];
     const s = await scan(proc, "i32", { min: 1, max: 2 }, { within: [r, r + 64 * MiB], threads, onProgress: (d, total) => calls.push([d, total]) });
@@ -167,6 +173,7 @@ test("a long scan on the main thread leaves the event loop free", async () => {
   t = await Target.start();
   const proc = new Process(t.pid);
   const r = await t.map(96 * MiB);
+  await populate(r, 96 * MiB);
   let last = performance.now();
   let worst = 0;
   const timer = setInterval(() => {

@@ -68,6 +68,15 @@ const SYMBOLS = {
     ],
     returns: "i32",
   },
+  /** int ioctl(int fd, unsigned long request, void *arg)  (variadic in C; called with one pointer argument) */
+  ioctl: {
+    args: [
+      "i32", // int fd
+      "u64", // unsigned long request
+      "ptr", // void *arg
+    ],
+    returns: "i32",
+  },
 } as const;
 
 function openLibc() {
@@ -170,4 +179,10 @@ export function munmap(address: number, length: number): boolean {
 /** `mprotect(address, length, prot) === 0`. */
 export function mprotect(address: number, length: number, prot: number): boolean {
   return libc.mprotect(address as unknown as Pointer, length, prot) === 0;
+}
+
+/** `ioctl(fd, request, address)` with a pointer argument: the result, or `-errno` when it returned -1. */
+export function ioctlPointer(fd: number, request: number, address: number): number {
+  const result = libc.ioctl(fd, request, address as unknown as Pointer);
+  return result === -1 ? -lastErrno() : result;
 }

@@ -21,6 +21,10 @@ export const CHUNK = 1 << 20;
 export const SPAN_GAP = 4096;
 /** Fields per piece in a task's `pieces`: address, length (of start positions), limit (readable end), snapshot offset. */
 export const PIECE = 4;
+/** Fields per piece of a sparse snapshot: address, length, offset into its data (or {@link ZERO} for zeros). */
+export const SNAP_PIECE = 3;
+/** The offset of a snapshot piece that holds zeros and has no data. */
+export const ZERO = -1;
 
 const ESRCH = 3;
 const EPERM = 1;
@@ -30,11 +34,22 @@ export type Matcher =
   | { kind: "numeric"; spec: NumericSpec }
   | { kind: "bytes"; op: "eq" | "ne" | "changed" | "unchanged" | "any"; pattern: CompiledPattern | null; width: number };
 
+/**
+ * `runs` (flat `[start, end)` pairs, ascending) are the bytes that exist; what lies outside them holds zeros and is
+ * never read (pages of private anonymous mappings that are neither present nor swapped). `null`: everything exists.
+ */
 export type Task =
-  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array }
+  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null }
   | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer }
-  | { kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; snap: SharedArrayBuffer }
-  | { kind: "next"; pid: number; matcher: Matcher; width: number; addresses: Float64Array; values: Uint8Array; from: number; to: number };
+  | {
+    kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null;
+    /** The previous level's pieces ({@link SNAP_PIECE} fields each) and their data. */
+    parent: Float64Array; snap: SharedArrayBuffer | null;
+  }
+  | {
+    kind: "next"; pid: number; matcher: Matcher; width: number; addresses: Float64Array; values: Uint8Array; from: number; to: number;
+    runs: Float64Array | null;
+  };
 
 export interface TaskResult {
   /** Match addresses, ascending. */
@@ -46,6 +61,10 @@ export interface TaskResult {
   bytes: number;
   /** Bytes that could not be read. */
   skipped: number;
+  /** Bytes transferred from the target. */
+  resident: number;
+  /** Bytes taken as zeros without reading them (outside the task's runs). */
+  zeroed: number;
   /** Snapshot tasks: bytes read from the start of each piece. */
   read?: Float64Array;
   /** A fatal errno (ESRCH, EPERM…) and where. */
@@ -90,13 +109,15 @@ class Out {
     }
     this.count = c;
   }
-  result(bytes: number, skipped: number): TaskResult {
+  result(bytes: number, skipped: number, s: Scratch): TaskResult {
     return {
       addresses: this.addresses.slice(0, this.count),
       values: this.values.slice(0, this.count * this.width),
       count: this.count,
       bytes,
       skipped,
+      resident: s.transferred,
+      zeroed: s.zeroed,
     };
   }
 }
@@ -122,6 +143,13 @@ class Scratch {
   readonly local = new IovecTable(IOV_MAX);
   readonly remote = new IovecTable(IOV_MAX);
   readonly fn = nativeTransfer("process_vm_readv");
+  /** The current task's runs (see {@link Task}), a cursor into them, and its counters. */
+  runs: Float64Array | null = null;
+  rc = 0;
+  transferred = 0;
+  zeroed = 0;
+  /** Old values of a snapshot comparison, laid out as the chunk buffer (made on first use). */
+  #old: { buffer: ArrayBuffer; u8: Uint8Array; dv: DataView; arrays: Map<ValueType, ArrayLike<number | bigint>> } | undefined;
   constructor(width: number) {
     this.capacity = CHUNK + 64 + Math.ceil(width / 8) * 8;
     this.buffer = new ArrayBuffer(this.capacity);
@@ -143,7 +171,72 @@ class Scratch {
   read(pid: number, localAddress: number, address: number, length: number): number {
     this.local.set(0, localAddress, length);
     this.remote.set(0, address, length);
-    return rawTransfer(this.fn, pid, this.local.address, 1, this.remote.address, 1, 0);
+    const n = rawTransfer(this.fn, pid, this.local.address, 1, this.remote.address, 1, 0);
+    if (n > 0) this.transferred += n;
+    return n;
+  }
+  /** Starts a task over `runs`. */
+  begin(runs: Float64Array | null): void {
+    this.runs = runs;
+    this.rc = 0;
+    this.transferred = 0;
+    this.zeroed = 0;
+  }
+  /** Whether `[start, end)` lies within one run (always, without runs). Calls ascend in `start`. */
+  within(start: number, end: number): boolean {
+    const runs = this.runs;
+    if (runs === null) return true;
+    let c = this.rc;
+    while (c < runs.length && runs[c + 1]! <= start) c += 2;
+    this.rc = c;
+    return c < runs.length && runs[c]! <= start && runs[c + 1]! >= end;
+  }
+  /**
+   * `[address, address + length)` into the chunk buffer at `offset`: the parts
+   * within the runs read, the rest zeros (never read, so never faulted in).
+   * Returns how many bytes from the start are valid (a read stops at a fault,
+   * as a plain read would), or -errno when nothing could be read or the error
+   * is fatal. Calls ascend in `address`.
+   */
+  fill(pid: number, offset: number, address: number, length: number): number {
+    if (this.within(address, address + length)) return this.read(pid, this.address + offset, address, length);
+    const runs = this.runs!;
+    const end = address + length;
+    this.u8.fill(0, offset, offset + length);
+    let got = 0;
+    for (let k = this.rc; k < runs.length && runs[k]! < end; k += 2) {
+      const s = Math.max(address, runs[k]!);
+      const e = Math.min(end, runs[k + 1]!);
+      const n = this.read(pid, this.address + offset + (s - address), s, e - s);
+      if (n !== e - s) {
+        if (n < 0 && fatal(-n)) return n;
+        this.zeroed += s - address - got;
+        return s - address + Math.max(0, n);
+      }
+      got += e - s;
+    }
+    this.zeroed += length - got;
+    return length;
+  }
+  /** The old-values buffer: its bytes, a DataView and typed arrays over it. */
+  old(): { u8: Uint8Array; dv: DataView; array(type: ValueType): ArrayLike<number | bigint> } {
+    if (!this.#old) {
+      const buffer = new ArrayBuffer(this.capacity);
+      this.#old = { buffer, u8: new Uint8Array(buffer), dv: new DataView(buffer), arrays: new Map() };
+    }
+    const o = this.#old;
+    return {
+      u8: o.u8,
+      dv: o.dv,
+      array(type) {
+        let a = o.arrays.get(type);
+        if (!a) {
+          a = new ARRAY[type](o.buffer, 0, Math.floor(o.buffer.byteLength / VALUE_SIZE[type]));
+          o.arrays.set(type, a);
+        }
+        return a;
+      },
+    };
   }
 }
 
@@ -188,6 +281,7 @@ function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResul
   const arr = spec ? s.array(spec.type) : null;
   const pm = matcher.kind === "bytes" ? patternOf(matcher) : null;
   const offs = s.out;
+  s.begin(task.runs);
   for (let q = 0; q < pieces.length; q += PIECE) {
     const start = pieces[q]!;
     const end = start + pieces[q + 1]!;
@@ -196,9 +290,9 @@ function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResul
       const want = Math.min(end - a, CHUNK);
       const readLen = Math.min(want + w - 1, limit - a);
       const lo = a % 8;
-      const n = s.read(pid, s.address + lo, a, readLen);
+      const n = s.fill(pid, lo, a, readLen);
       if (n < 0) {
-        if (fatal(-n)) return { ...out.result(bytes, skipped), errno: -n, errAddress: a };
+        if (fatal(-n)) return { ...out.result(bytes, skipped, s), errno: -n, errAddress: a };
         skipped += want;
         bytes += want;
         a += want;
@@ -250,15 +344,18 @@ function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResul
       a += want;
     }
   }
-  return out.result(bytes, skipped);
+  return out.result(bytes, skipped, s);
 }
 
 function runSnapshot(s: Scratch, task: Extract<Task, { kind: "snapshot" }>): TaskResult {
   const { pid, pieces, snap } = task;
+  s.begin(null);
   const snapAddress = addressOf(snap as unknown as ArrayBuffer);
   const read = new Float64Array(pieces.length / PIECE);
   let bytes = 0;
   let skipped = 0;
+  const result = (): TaskResult =>
+    ({ addresses: new Float64Array(0), values: new Uint8Array(0), count: 0, bytes, skipped, read, resident: s.transferred, zeroed: 0 });
   for (let q = 0, k = 0; q < pieces.length; q += PIECE, k++) {
     const start = pieces[q]!;
     const len = pieces[q + 1]!;
@@ -267,9 +364,7 @@ function runSnapshot(s: Scratch, task: Extract<Task, { kind: "snapshot" }>): Tas
     while (got < len) {
       const step = Math.min(len - got, CHUNK);
       const n = s.read(pid, snapAddress + off + got, start + got, step);
-      if (n < 0 && fatal(-n)) {
-        return { addresses: new Float64Array(0), values: new Uint8Array(0), count: 0, bytes, skipped, read, errno: -n, errAddress: start + got };
-      }
+      if (n < 0 && fatal(-n)) return { ...result(), errno: -n, errAddress: start + got };
       if (n > 0) got += n;
       if (n < step) break;
     }
@@ -277,60 +372,65 @@ function runSnapshot(s: Scratch, task: Extract<Task, { kind: "snapshot" }>): Tas
     bytes += len;
     skipped += len - got;
   }
-  return { addresses: new Float64Array(0), values: new Uint8Array(0), count: 0, bytes, skipped, read };
+  return result();
 }
 
 function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): TaskResult {
-  const { pid, matcher, width: w, align, pieces, snap } = task;
+  const { pid, matcher, width: w, align, pieces, parent, snap } = task;
   const out = new Out(w);
-  const snapU8 = new Uint8Array(snap);
+  s.begin(task.runs);
   const offs = s.out;
   let bytes = 0;
   let skipped = 0;
-  let routine: ((from: number, to: number, base: number, delta: number) => number) | null = null;
+  const old = s.old();
+  const snapU8 = snap ? new Uint8Array(snap) : null;
+  // Old values: straight from the snapshot's data when one data piece holds them all, else copied into `old`.
+  let routine: (from: number, to: number, base: number, delta: number, local: boolean) => number;
   if (matcher.kind === "numeric") {
     const spec = matcher.spec;
     if (align === w) {
       const f = snapshotAlignedRoutine(spec);
       const cur = s.array(spec.type);
-      const old = new ARRAY[spec.type](snap, 0, Math.floor(snap.byteLength / w));
-      routine = (from, to, _base, delta) => {
-        const c = f(cur, old, delta / w, Math.ceil(from / w), Math.ceil(to / w), offs);
+      const snapArr = snap ? new ARRAY[spec.type](snap, 0, Math.floor(snap.byteLength / w)) : null;
+      const locArr = old.array(spec.type);
+      routine = (from, to, _base, delta, local) => {
+        const c = f(cur, local ? locArr : snapArr!, delta / w, Math.ceil(from / w), Math.ceil(to / w), offs);
         for (let k = 0; k < c; k++) offs[k]! *= w;
         return c;
       };
     } else {
       const f = snapshotUnalignedRoutine(spec);
-      const odv = new DataView(snap);
-      routine = (from, to, _base, delta) => f(s.dv, odv, delta, from, to, align, offs);
+      const snapDv = snap ? new DataView(snap) : null;
+      routine = (from, to, _base, delta, local) => f(s.dv, local ? old.dv : snapDv!, delta, from, to, align, offs);
     }
   } else {
     const op = matcher.op;
-    routine = (from, to, base, delta) => {
+    routine = (from, to, base, delta, local) => {
       let c = 0;
       const u8 = s.u8;
+      const o8 = local ? old.u8 : snapU8!;
       for (let p = from; p < to; p++) {
         if ((base + p) % align !== 0) continue;
         let same = true;
-        for (let b = 0; b < w; b++) if (u8[p + b] !== snapU8[p + delta + b]) { same = false; break; }
+        for (let b = 0; b < w; b++) if (u8[p + b] !== o8[p + delta + b]) { same = false; break; }
         if (op === "changed" ? !same : same) offs[c++] = p;
       }
       return c;
     };
   }
+  let pc = 0; // cursor into the parent's pieces
   for (let q = 0; q < pieces.length; q += PIECE) {
     const start = pieces[q]!;
     const end = start + pieces[q + 1]!;
     const limit = pieces[q + 2]!;
-    const snapOff = pieces[q + 3]!;
     for (let a = start; a < end; ) {
       const want = Math.min(end - a, CHUNK);
       const readLen = Math.min(want + w - 1, limit - a);
       const lo = a % 8;
-      const n = s.read(pid, s.address + lo, a, readLen);
+      const n = s.fill(pid, lo, a, readLen);
       bytes += want;
       if (n < 0) {
-        if (fatal(-n)) return { ...out.result(bytes, skipped), errno: -n, errAddress: a };
+        if (fatal(-n)) return { ...out.result(bytes, skipped, s), errno: -n, errAddress: a };
         skipped += want;
         a += want;
         continue;
@@ -339,19 +439,36 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
       const base = a - lo;
       const to = Math.min(lo + want, lo + n - w + 1);
       const from = lo + ((align - (a % align)) % align);
-      const delta = snapOff + (a - start) - lo;
       if (to > from) {
-        const c = routine(from, to, base, delta);
+        // The old bytes of [a, a + n): the parent's pieces there.
+        while (pc < parent.length && parent[pc]! + parent[pc + 1]! <= a) pc += SNAP_PIECE;
+        const ps = parent[pc]!;
+        const po = parent[pc + 2]!;
+        let c: number;
+        if (pc < parent.length && po !== ZERO && ps <= a && ps + parent[pc + 1]! >= a + n) {
+          c = routine(from, to, base, po + (a - ps) - lo, false);
+        } else {
+          old.u8.fill(0, lo, lo + n);
+          for (let k = pc; k < parent.length && parent[k]! < a + n; k += SNAP_PIECE) {
+            const off = parent[k + 2]!;
+            if (off === ZERO) continue;
+            const s0 = Math.max(a, parent[k]!);
+            const e0 = Math.min(a + n, parent[k]! + parent[k + 1]!);
+            if (e0 > s0) old.u8.set(snapU8!.subarray(off + (s0 - parent[k]!), off + (e0 - parent[k]!)), lo + (s0 - a));
+          }
+          c = routine(from, to, base, 0, true);
+        }
         out.addMany(base, offs, c, 1, s.u8);
       }
       a += want;
     }
   }
-  return out.result(bytes, skipped);
+  return out.result(bytes, skipped, s);
 }
 
 function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult {
   const { pid, matcher, width: w, addresses, values, from, to } = task;
+  s.begin(task.runs);
   // A next scan keeps at most `to - from` matches: the output is allocated once, at that size.
   const cap = Math.max(1, to - from);
   const A = new Float64Array(cap);
@@ -359,7 +476,7 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
   let oc = 0;
   let skipped = 0;
   const result = (bytes: number): TaskResult =>
-    ({ addresses: A.subarray(0, oc), values: V.subarray(0, oc * w), count: oc, bytes, skipped });
+    ({ addresses: A.subarray(0, oc), values: V.subarray(0, oc * w), count: oc, bytes, skipped, resident: s.transferred, zeroed: s.zeroed });
   const numeric = matcher.kind === "numeric" ? matcher.spec : null;
   const span = numeric ? nextSpanRoutine(numeric) : null;
   const old = numeric ? new ARRAY[numeric.type](values.buffer, values.byteOffset, values.byteLength / w) : values;
@@ -392,10 +509,12 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
     }
     return c;
   };
+  const compare = (m0: number, m1: number, st: number, lp: number, c: number): number =>
+    span ? span(dv, u8, addresses, m0, m1, st, lp, old, A, V, c) : bytesSpan(u8, m0, m1, st, lp, c);
   const { spanLocal, spanStart, spanFirst, dv, u8 } = s;
   let j = from;
   while (j < to) {
-    // A batch: up to IOV_MAX spans filling the chunk buffer.
+    // A batch: up to IOV_MAX spans filling the chunk buffer, each within one run of existing bytes.
     let spans = 0;
     let pos = 0;
     const j0 = j;
@@ -411,6 +530,28 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
       }
       const len = e - st;
       const lpos = pos + ((st % 8 - pos) & 7); // keep local offset ≡ address mod 8
+      if (!s.within(st, e)) {
+        if (spans > 0) break; // ends this batch; taken alone next
+        // Partly or wholly outside the existing bytes: zeros there, never read.
+        const got = s.fill(pid, st % 8, st, len);
+        if (got < 0 && fatal(-got)) return { ...result((j - from) * w), errno: -got, errAddress: st };
+        for (let m = j; m < k; m++) {
+          const a = addresses[m]!;
+          const off = st % 8 + ((a - st) | 0);
+          if (a + w - st <= got) {
+            oc = compare(m, m + 1, a, off, oc);
+            continue;
+          }
+          const n = s.fill(pid, off, a, w);
+          if (n === w) oc = compare(m, m + 1, a, off, oc);
+          else {
+            if (n < 0 && fatal(-n)) return { ...result((m - from) * w), errno: -n, errAddress: a };
+            skipped += w;
+          }
+        }
+        j = k;
+        break;
+      }
       if (lpos + len > CHUNK + 64 - 8 && spans > 0) break;
       s.local.set(spans, s.address + lpos, len);
       s.remote.set(spans, st, len);
@@ -421,8 +562,10 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
       pos = lpos + len;
       j = k;
     }
+    if (spans === 0) continue;
     spanFirst[spans] = j;
     const r = rawTransfer(s.fn, pid, s.local.address, spans, s.remote.address, spans, 0);
+    if (r > 0) s.transferred += r;
     if (r < 0 && fatal(-r)) return { ...result((j0 - from) * w), errno: -r, errAddress: addresses[j0]! };
     // Spans wholly read are compared as they lie; the first one that is not, match by match; the batch ends there.
     let left = r > 0 ? r : 0;
@@ -434,7 +577,7 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
       const len = s.local.length(t);
       if (left >= len) {
         left -= len;
-        oc = span ? span(dv, u8, addresses, m0, m1, st, lp, old, A, V, oc) : bytesSpan(u8, m0, m1, st, lp, oc);
+        oc = compare(m0, m1, st, lp, oc);
         continue;
       }
       for (let m = m0; m < m1; m++) {
@@ -442,7 +585,7 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
         const off = lp + ((a - st) | 0);
         const got = s.read(pid, s.address + off, a, w);
         if (got === w) {
-          oc = span ? span(dv, u8, addresses, m, m + 1, a, off, old, A, V, oc) : bytesSpan(u8, m, m + 1, a, off, oc);
+          oc = compare(m, m + 1, a, off, oc);
         } else {
           if (got < 0 && fatal(-got)) return { ...result((m - from) * w), errno: -got, errAddress: a };
           skipped += w;

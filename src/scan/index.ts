@@ -15,7 +15,7 @@
  * @module
  */
 export { scan, findPattern, Scan } from "./scan.ts";
-export type { ScanOptions, StepOptions, PatternScanOptions, ScanMatch, ScanExitError } from "./scan.ts";
+export type { ScanOptions, StepOptions, PatternScanOptions, ScanMatch, ScanExitError, ScanStats } from "./scan.ts";
 export { parseQuery } from "./query.ts";
 export type { ScanValueType, FirstQuery, NextQuery, Query, Numeric } from "./query.ts";
 export { compilePattern, patternFromBytes } from "./pattern.ts";

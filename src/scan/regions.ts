@@ -29,6 +29,14 @@ export interface MemoryOptions {
   within?: readonly [number, number];
   /** Any further test of a region. */
   filter?: (region: Region) => boolean;
+  /**
+   * Read only memory that exists (default `true`): of private anonymous
+   * mappings, only the pages present or swapped out, per `/proc/PID/pagemap`;
+   * never-touched pages hold zeros and are known without reading them (reading
+   * them would make the kernel allocate them in the target). File-backed and
+   * shared mappings are read whole. `false` reads everything selected.
+   */
+  resident?: boolean;
 }
 
 function permissionTest(text: string): (r: Region) => boolean {

@@ -4,13 +4,18 @@
  * @module
  */
 import { ProcessVmError } from "../errors.ts";
+import { PAGE_SIZE } from "../ffi/libc.ts";
+import type { Region } from "../maps.ts";
 import type { Process } from "../process.ts";
 import { getValue, isValueType, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
-import { PIECE, CHUNK, type Matcher, type Task, type TaskResult } from "./engine.ts";
+import { existingRuns, type MemoryLayout, type PagemapSource } from "../pagemap.ts";
+import { PIECE, CHUNK, SNAP_PIECE, ZERO, type Matcher, type Task, type TaskResult } from "./engine.ts";
+import { gaps, logicalRanges, readPositions, unionRuns } from "./layout.ts";
 import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } from "./pattern.ts";
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
 import { intModeType, numericSpec, rawQuery, wrapIntQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
-import { selectRanges, type MemoryOptions, type ScanRange } from "./regions.ts";
+import { snapshotUnalignedRoutine, unalignedRoutine } from "./routines.ts";
+import { selectRanges, type MemoryOptions } from "./regions.ts";
 
 /** Options of a scan step (first or next). */
 export interface StepOptions {
@@ -67,30 +72,48 @@ export interface ScanMatch {
   type: ValueType | "bytes" | "string";
 }
 
-/** A step's matches: flat arrays (in SharedArrayBuffers, read by the Workers of the next step). */
-interface MatchLevel {
-  kind: "matches";
+/**
+ * A step's matches. Two parts, disjoint, both in address order:
+ * - flat matches: addresses and the values' bytes (in SharedArrayBuffers, read by the Workers of the next step);
+ * - ranges: every position (at the part's alignment) whose bytes lie within contiguous `pieces` matches, its value
+ *   in `data` at the piece's offset, or zeros for a piece without data (never-touched pages, not stored).
+ * An `"unknown"` first scan is all ranges (a snapshot); a query that zero bytes satisfy keeps the never-touched
+ * pages as zero pieces instead of millions of flat matches.
+ */
+interface Level {
   addresses: Float64Array;
   values: Uint8Array;
+  /** Flat matches. */
+  flat: number;
+  /** {@link SNAP_PIECE} fields per piece: start, length, offset into `data` ({@link ZERO}: zeros). */
+  pieces: Float64Array;
+  data: SharedArrayBuffer | null;
+  /** All matches: flat ones and positions in the pieces. */
   count: number;
 }
-
-/** An unknown-initial-value snapshot: the bytes of the ranges read. */
-interface SnapLevel {
-  kind: "snapshot";
-  /** start, length, offset into `data`, per range. */
-  ranges: Float64Array;
-  data: SharedArrayBuffer;
-  count: number;
-}
-
-type Level = MatchLevel | SnapLevel;
 
 interface Part {
   type: ValueType | "bytes";
   width: number;
   align: number;
   levels: Level[];
+}
+
+/** Figures of the last step of a scan. */
+export interface ScanStats {
+  /** Bytes the step covered: the memory selected (first scans), or the matches' and snapshot ranges' bytes. */
+  selected: number;
+  /** Bytes read from the target (present or swapped pages, file-backed and shared mappings), summed over the parts of an `"int"` scan. */
+  read: number;
+  /** Bytes known to hold zeros without reading them: pages of private anonymous mappings that were never touched. */
+  untouched: number;
+  /**
+   * How existing pages were told: `"scan"` (the `PAGEMAP_SCAN` ioctl), `"entries"` (`/proc/PID/pagemap` entries),
+   * `"none"` (pagemap could not be read: everything was read), `"off"` (`resident: false`).
+   */
+  pagemap: PagemapSource | "off";
+  /** Why pagemap could not be read, with `pagemap: "none"`. */
+  reason?: string;
 }
 
 const PARALLEL_BYTES = 32 << 20;
@@ -139,9 +162,14 @@ function sharedF64(n: number): Float64Array {
 function sharedU8(n: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(Math.max(8, n)), 0, n);
 }
+function sharedCopy(a: ArrayLike<number>): Float64Array {
+  const out = sharedF64(a.length);
+  out.set(a);
+  return out;
+}
 
-/** Concatenates task results (in address order) into one level. */
-function concat(results: readonly (TaskResult | undefined)[], width: number): MatchLevel {
+/** Concatenates task results (in address order) into flat matches. */
+function concat(results: readonly (TaskResult | undefined)[], width: number): { addresses: Float64Array; values: Uint8Array; flat: number } {
   let count = 0;
   for (const r of results) if (r) count += r.count;
   const addresses = sharedF64(count);
@@ -153,30 +181,123 @@ function concat(results: readonly (TaskResult | undefined)[], width: number): Ma
     values.set(r.values.subarray(0, r.count * width), at * width);
     at += r.count;
   }
-  return { kind: "matches", addresses, values, count };
+  return { addresses, values, flat: count };
 }
 
-function skippedOf(results: readonly (TaskResult | undefined)[]): number {
+/** Merges two address-ordered sets of flat matches into one. */
+function mergeFlat(
+  x: { addresses: Float64Array; values: Uint8Array; flat: number },
+  y: { addresses: Float64Array; values: Uint8Array; flat: number },
+  w: number,
+): { addresses: Float64Array; values: Uint8Array; flat: number } {
+  if (y.flat === 0) return x;
+  if (x.flat === 0) return y;
+  const n = x.flat + y.flat;
+  const addresses = sharedF64(n);
+  const values = sharedU8(n * w);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    const takeX = j >= y.flat || (i < x.flat && x.addresses[i]! < y.addresses[j]!);
+    const src = takeX ? x : y;
+    const at = takeX ? i++ : j++;
+    addresses[k] = src.addresses[at]!;
+    values.set(src.values.subarray(at * w, at * w + w), k * w);
+  }
+  return { addresses, values, flat: n };
+}
+
+function makeLevel(flat: { addresses: Float64Array; values: Uint8Array; flat: number }, pieces: Float64Array, data: SharedArrayBuffer | null, width: number, align: number): Level {
+  return { ...flat, pieces, data, count: flat.flat + snapCount(pieces, width, align) };
+}
+
+function sum(results: readonly (TaskResult | undefined)[], key: "skipped" | "resident" | "zeroed"): number {
   let s = 0;
-  for (const r of results) if (r) s += r.skipped;
+  for (const r of results) if (r) s += r[key];
   return s;
 }
 
-function emptyLevel(): MatchLevel {
-  return { kind: "matches", addresses: new Float64Array(0), values: new Uint8Array(0), count: 0 };
+function skippedOf(results: readonly (TaskResult | undefined)[]): number {
+  return sum(results, "skipped");
 }
 
-/** Positions of `width` bytes at multiples of `align` in a snapshot. */
-function snapCount(ranges: Float64Array, width: number, align: number): number {
+function emptyLevel(): Level {
+  return { addresses: new Float64Array(0), values: new Uint8Array(0), flat: 0, pieces: new Float64Array(0), data: null, count: 0 };
+}
+
+/** Positions of `width` bytes at multiples of `align` within the contiguous runs of pieces. */
+function snapCount(pieces: Float64Array, width: number, align: number): number {
   let n = 0;
-  for (let i = 0; i < ranges.length; i += 3) {
-    const start = ranges[i]!;
-    const last = start + ranges[i + 1]! - width; // last start position
-    const first = start + ((align - (start % align)) % align);
-    if (last >= first) n += Math.floor((last - first) / align) + 1;
-  }
+  const lr = logicalRanges(pieces);
+  for (let i = 0; i < lr.length; i += 2) n += positions(lr[i]!, lr[i + 1]!, width, align);
   return n;
 }
+
+/** Positions of `width` bytes at multiples of `align` within `[start, end)`. */
+function positions(start: number, end: number, width: number, align: number): number {
+  const last = end - width;
+  const first = start + ((align - (start % align)) % align);
+  return last >= first ? Math.floor((last - first) / align) + 1 : 0;
+}
+
+/** The bytes of a level's pieces at `[address, address + out.length)` (zeros where a piece has no data). */
+function pieceBytes(level: Level, address: number, out: Uint8Array): void {
+  out.fill(0);
+  const p = level.pieces;
+  const data = level.data ? new Uint8Array(level.data) : null;
+  const end = address + out.length;
+  // First piece ending after `address` (binary search).
+  let lo = 0;
+  let hi = p.length / SNAP_PIECE;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (p[mid * SNAP_PIECE]! + p[mid * SNAP_PIECE + 1]! <= address) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let k = lo * SNAP_PIECE; k < p.length && p[k]! < end; k += SNAP_PIECE) {
+    const off = p[k + 2]!;
+    if (off === ZERO || !data) continue;
+    const s0 = Math.max(address, p[k]!);
+    const e0 = Math.min(end, p[k]! + p[k + 1]!);
+    if (e0 > s0) out.set(data.subarray(off + (s0 - p[k]!), off + (e0 - p[k]!)), s0 - address);
+  }
+}
+
+const ZERO_BYTES = new DataView(new ArrayBuffer(64));
+const ZERO_OUT = new Int32Array(8);
+
+/** Whether a first-scan matcher matches `width` zero bytes. */
+function matchesZero(matcher: Matcher): boolean {
+  if (matcher.kind === "numeric") return unalignedRoutine(matcher.spec)(ZERO_BYTES, 0, 1, 1, ZERO_OUT) > 0;
+  if (matcher.op === "eq") return matcher.pattern !== null && matcher.pattern.bytes.every((b) => b === 0);
+  return false;
+}
+
+/** Whether a next-scan matcher keeps a value that was zero and is zero. */
+function keepsZero(matcher: Matcher): boolean {
+  if (matcher.kind === "numeric") return snapshotUnalignedRoutine(matcher.spec)(ZERO_BYTES, ZERO_BYTES, 0, 0, 1, 1, ZERO_OUT) > 0;
+  switch (matcher.op) {
+    case "eq": return matcher.pattern !== null && matcher.pattern.bytes.every((b) => b === 0);
+    case "ne": return !(matcher.pattern !== null && matcher.pattern.bytes.every((b) => b === 0));
+    case "changed": return false;
+    case "unchanged":
+    case "any": return true;
+  }
+}
+
+/** Zero pieces (no data) from flat `[start, end)` pairs. */
+function zeroPieces(runs: ArrayLike<number>): Float64Array {
+  const out = sharedF64((runs.length / 2) * SNAP_PIECE);
+  for (let i = 0, k = 0; i < runs.length; i += 2, k += SNAP_PIECE) {
+    out[k] = runs[i]!;
+    out[k + 1] = runs[i + 1]! - runs[i]!;
+    out[k + 2] = ZERO;
+  }
+  return out;
+}
+
+/** The largest snapshot kept in one SharedArrayBuffer. */
+export const MAX_SNAPSHOT = 2 ** 32 - 2 ** 16;
 
 /** The error of a step stopped by the target's exit, with what was found before. */
 export type ScanExitError<T> = ProcessVmError & { partial: T };
@@ -217,17 +338,31 @@ export class Scan {
   readonly type: ScanValueType;
   /** Bytes that could not be read (faults, vanished regions) during the last step. */
   skipped = 0;
+  /**
+   * Figures of the last step: bytes selected, read, and known to be zeros
+   * without reading (never-touched pages), and how pagemap told them apart.
+   *
+   * @example
+   * ```ts
+   * const s = await proc.scan("i32", 100);
+   * console.log(`read ${s.stats.read} of ${s.stats.selected} bytes (${s.stats.pagemap})`);
+   * ```
+   */
+  stats: ScanStats;
   readonly #parts: Part[];
   readonly #encoding: "utf8" | "utf16le";
+  readonly #resident: boolean;
   #busy = false;
 
   /** @internal Made by {@link scan}. */
-  constructor(process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number) {
+  constructor(process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number, stats: ScanStats, resident: boolean) {
     this.process = process;
     this.type = type;
     this.#parts = parts;
     this.#encoding = encoding;
     this.skipped = skipped;
+    this.stats = stats;
+    this.#resident = resident;
   }
 
   /**
@@ -280,6 +415,8 @@ export class Scan {
     try {
       const levels: Level[] = [];
       let skipped = 0;
+      const stats: ScanStats = { selected: 0, read: 0, untouched: 0, pagemap: this.#resident ? "scan" : "off" };
+      const maps = this.#resident ? this.process.maps() : [];
       for (const part of this.#parts) {
         const matcher = this.#nextMatcher(part, query, options.tolerance);
         const parent = part.levels[part.levels.length - 1]!;
@@ -287,13 +424,14 @@ export class Scan {
           levels.push(emptyLevel());
           continue;
         }
-        const { level, outcome } = await nextLevel(this.process, part, parent, matcher, options);
+        const { level, outcome } = await nextLevel(this.process, maps, this.#resident, part, parent, matcher, options, stats);
         skipped += skippedOf(outcome.results);
         if (outcome.errno !== undefined) throw exitError(this.process, outcome, level);
         levels.push(level);
       }
       this.#parts.forEach((p, i) => p.levels.push(levels[i]!));
       this.skipped = skipped;
+      this.stats = stats;
       return this;
     } finally {
       this.#busy = false;
@@ -353,7 +491,7 @@ export class Scan {
     const e = Math.max(s, Math.min(count, end < 0 ? count + end : end));
     if (this.#parts.length === 1) {
       const level = this.#parts[0]!.levels.at(-1)!;
-      if (level.kind === "matches") return level.addresses.slice(s, e);
+      if (level.pieces.length === 0) return level.addresses.slice(s, e);
     }
     const out = new Float64Array(e - s);
     let i = 0;
@@ -406,31 +544,32 @@ export class Scan {
     const parent = part.levels.length > 1 ? part.levels[part.levels.length - 2]! : undefined;
     const type: ScanMatch["type"] = part.type === "bytes" ? (this.type === "string" ? "string" : "bytes") : part.type;
     const w = part.width;
-    const lookup = parent && withValues ? previousLookup(parent) : undefined;
-    if (level.kind === "matches") {
-      const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
-      for (let i = 0; i < level.count; i++) {
-        const address = level.addresses[i]!;
-        if (!withValues) {
-          yield { address, value: 0, previous: undefined, type };
-          continue;
-        }
-        const value = this.#decode(part, dv, i * w);
-        const prev = lookup?.(address);
-        yield { address, value, previous: prev ? this.#decode(part, prev.dv, prev.offset) : undefined, type };
-      }
-      return;
-    }
-    const dv = new DataView(level.data);
-    const r = level.ranges;
-    for (let i = 0; i < r.length; i += 3) {
-      const start = r[i]!;
-      const last = start + r[i + 1]! - w;
-      const off = r[i + 2]!;
+    const lookup = parent && withValues ? previousLookup(parent, w) : undefined;
+    const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
+    const bytes = new Uint8Array(w);
+    const bytesDv = new DataView(bytes.buffer);
+    const match = (address: number, valueDv: DataView, offset: number): ScanMatch => {
+      if (!withValues) return { address, value: 0, previous: undefined, type };
+      const value = this.#decode(part, valueDv, offset);
+      const prev = lookup?.(address);
+      return { address, value, previous: prev ? this.#decode(part, prev.dv, prev.offset) : undefined, type };
+    };
+    // Flat matches and the positions of the pieces, merged in address order (the two are disjoint).
+    const lr = logicalRanges(level.pieces);
+    let i = 0;
+    for (let r = 0; r < lr.length; r += 2) {
+      const last = lr[r + 1]! - w;
+      const start = lr[r]!;
       for (let a = start + ((part.align - (start % part.align)) % part.align); a <= last; a += part.align) {
-        yield { address: a, value: withValues ? this.#decode(part, dv, off + (a - start)) : 0, previous: undefined, type };
+        while (i < level.flat && level.addresses[i]! < a) {
+          yield match(level.addresses[i]!, dv, i * w);
+          i++;
+        }
+        if (withValues) pieceBytes(level, a, bytes);
+        yield match(a, bytesDv, 0);
       }
     }
+    for (; i < level.flat; i++) yield match(level.addresses[i]!, dv, i * w);
   }
 
   #decode(part: Part, dv: DataView, offset: number): Value | Uint8Array | string {
@@ -441,24 +580,21 @@ export class Scan {
   }
 }
 
-/** Finds the value of `address` in the previous level: addresses ascend, so a moving cursor. */
-function previousLookup(level: Level): (address: number) => { dv: DataView; offset: number } | undefined {
-  if (level.kind === "matches") {
-    const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
-    const w = level.count > 0 ? level.values.length / level.count : 0;
-    let i = 0;
-    return (address) => {
-      while (i < level.count && level.addresses[i]! < address) i++;
-      return i < level.count && level.addresses[i] === address ? { dv, offset: i * w } : undefined;
-    };
-  }
-  const dv = new DataView(level.data);
-  const r = level.ranges;
+/** Finds the value of `address` in the previous level: addresses ascend, so moving cursors. */
+function previousLookup(level: Level, w: number): (address: number) => { dv: DataView; offset: number } | undefined {
+  const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
+  const lr = logicalRanges(level.pieces);
+  const bytes = new Uint8Array(w);
+  const bytesDv = new DataView(bytes.buffer);
   let i = 0;
+  let r = 0;
   return (address) => {
-    while (i < r.length && r[i]! + r[i + 1]! <= address) i += 3;
-    if (i >= r.length || address < r[i]!) return undefined;
-    return { dv, offset: r[i + 2]! + (address - r[i]!) };
+    while (i < level.flat && level.addresses[i]! < address) i++;
+    if (i < level.flat && level.addresses[i] === address) return { dv, offset: i * w };
+    while (r < lr.length && lr[r + 1]! < address + w) r += 2;
+    if (r >= lr.length || address < lr[r]!) return undefined;
+    pieceBytes(level, address, bytes);
+    return { dv: bytesDv, offset: 0 };
   };
 }
 
@@ -475,41 +611,124 @@ function encodeText(text: string, encoding: "utf8" | "utf16le"): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
+type Flat = { addresses: Float64Array; values: Uint8Array; flat: number };
+
+function pairsOf(ranges: readonly { start: number; end: number }[]): number[] {
+  const out: number[] = [];
+  for (const r of ranges) out.push(r.start, r.end);
+  return out;
+}
+function rangesOf(pairs: ArrayLike<number>): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (let i = 0; i < pairs.length; i += 2) out.push({ start: pairs[i]!, end: pairs[i + 1]! });
+  return out;
+}
+function bytesOf(pairs: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < pairs.length; i += 2) n += pairs[i + 1]! - pairs[i]!;
+  return n;
+}
+
+/** Records how pagemap was read into a step's figures ("none" wins: something was read in full). */
+function noteSource(stats: ScanStats, layout: MemoryLayout): void {
+  if (layout.source === "none") {
+    stats.pagemap = "none";
+    stats.reason = layout.reason;
+  } else if (stats.pagemap !== "none") {
+    stats.pagemap = layout.source;
+  }
+}
+
+/** The runs handed to the engine: null when everything is read anyway. */
+function engineRuns(layout: MemoryLayout): Float64Array | null {
+  return layout.source === "off" || layout.source === "none" ? null : sharedCopy(layout.runs);
+}
+
+const pageDown = (a: number): number => a - (a % PAGE_SIZE);
+const pageUp = (a: number): number => pageDown(a + PAGE_SIZE - 1);
+/** Pages of flat matches closer than this are asked of pagemap as one range. */
+const PAGEMAP_GAP = 1 << 20;
+
 async function nextLevel(
   process: Process,
+  maps: readonly Region[],
+  resident: boolean,
   part: Part,
   parent: Level,
   matcher: Matcher,
   options: StepOptions,
-): Promise<{ level: MatchLevel; outcome: RunOutcome }> {
+  stats: ScanStats,
+): Promise<{ level: Level; outcome: RunOutcome }> {
   const w = part.width;
-  let tasks: Task[];
-  let total: number;
-  let threads: number;
-  if (parent.kind === "matches") {
-    total = parent.count * w;
-    threads = threadsFor(options.threads, parent.count, PARALLEL_MATCHES);
-    const per = threads === 0 ? 16384 : Math.max(16384, Math.ceil(parent.count / (threads * 16)));
-    tasks = [];
-    for (let i = 0; i < parent.count; i += per) {
-      tasks.push({ kind: "next", pid: process.pid, matcher, width: w, addresses: parent.addresses, values: parent.values, from: i, to: Math.min(parent.count, i + per) });
+  const pid = process.pid;
+  let flat: Flat = { addresses: new Float64Array(0), values: new Uint8Array(0), flat: 0 };
+  let pieces: Float64Array = new Float64Array(0);
+  const results: (TaskResult | undefined)[] = [];
+  const control = (total: number, threads: number) => ({ signal: options.signal, onProgress: options.onProgress, threads, total });
+  if (parent.flat > 0) {
+    let runs: Float64Array | null = null;
+    if (resident) {
+      const spans: number[] = [];
+      for (let i = 0; i < parent.flat; i++) {
+        const a = parent.addresses[i]!;
+        const s0 = pageDown(a);
+        const e0 = pageUp(a + w);
+        const n = spans.length;
+        if (n > 0 && s0 - spans[n - 1]! <= PAGEMAP_GAP) spans[n - 1] = Math.max(spans[n - 1]!, e0);
+        else spans.push(s0, e0);
+      }
+      const layout = existingRuns(pid, maps, rangesOf(spans), true);
+      noteSource(stats, layout);
+      runs = engineRuns(layout);
     }
-  } else {
-    const ranges: { start: number; end: number; limit: number; offset: number }[] = [];
-    total = 0;
-    for (let i = 0; i < parent.ranges.length; i += 3) {
-      const start = parent.ranges[i]!;
-      const end = start + parent.ranges[i + 1]!;
-      ranges.push({ start, end, limit: end, offset: parent.ranges[i + 2]! });
-      total += end - start;
+    const total = parent.flat * w;
+    stats.selected += total;
+    const threads = threadsFor(options.threads, parent.flat, PARALLEL_MATCHES);
+    const per = threads === 0 ? 16384 : Math.max(16384, Math.ceil(parent.flat / (threads * 16)));
+    const tasks: Task[] = [];
+    for (let i = 0; i < parent.flat; i += per) {
+      tasks.push({ kind: "next", pid, matcher, width: w, addresses: parent.addresses, values: parent.values, from: i, to: Math.min(parent.flat, i + per), runs });
     }
-    threads = threadsFor(options.threads, total, PARALLEL_BYTES);
-    tasks = piecesOf(ranges, taskSize(total, threads)).map((pieces) => ({
-      kind: "snapNext", pid: process.pid, matcher, width: w, align: part.align, pieces, snap: parent.data,
-    }));
+    const outcome = await runTasks(tasks, control(total, threads));
+    results.push(...outcome.results);
+    stats.untouched += sum(outcome.results, "zeroed");
+    flat = concat(outcome.results, w);
+    if (outcome.errno !== undefined) return { level: makeLevel(flat, pieces, null, w, part.align), outcome: { ...outcome, results } };
   }
-  const outcome = await runTasks(tasks, { signal: options.signal, onProgress: options.onProgress, threads, total });
-  return { level: concat(outcome.results, w), outcome };
+  if (parent.pieces.length > 0) {
+    const ranges = logicalRanges(parent.pieces);
+    let now: ArrayLike<number> = ranges;
+    let runs: Float64Array | null = null;
+    if (resident) {
+      const layout = existingRuns(pid, maps, rangesOf(ranges), true);
+      noteSource(stats, layout);
+      runs = engineRuns(layout);
+      if (runs) now = layout.runs;
+    }
+    // Positions whose bytes exist now or existed then are compared; the others were zeros and still are.
+    const then: number[] = [];
+    for (let k = 0; k < parent.pieces.length; k += SNAP_PIECE) {
+      if (parent.pieces[k + 2] !== ZERO) then.push(parent.pieces[k]!, parent.pieces[k]! + parent.pieces[k + 1]!);
+    }
+    const touched = unionRuns(now, then);
+    const read = readPositions(ranges, touched, w);
+    let total = 0;
+    for (const r of read) total += r.end - r.start;
+    stats.selected += bytesOf(ranges);
+    const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
+    const tasks: Task[] = piecesOf(read, taskSize(total, threads)).map((p) => ({
+      kind: "snapNext", pid, matcher, width: w, align: part.align, pieces: p, runs, parent: parent.pieces, snap: parent.data,
+    }));
+    const outcome = await runTasks(tasks, control(total, threads));
+    results.push(...outcome.results);
+    flat = mergeFlat(flat, concat(outcome.results, w), w);
+    const still = gaps(ranges, touched);
+    stats.untouched += bytesOf(still);
+    if (keepsZero(matcher)) pieces = zeroPieces(still);
+    if (outcome.errno !== undefined) return { level: makeLevel(flat, pieces, null, w, part.align), outcome: { ...outcome, results } };
+  }
+  stats.read += sum(results, "resident");
+  return { level: makeLevel(flat, pieces, null, w, part.align), outcome: { results } };
 }
 
 function checkAlign(align: unknown): number | undefined {
@@ -580,13 +799,20 @@ export async function scan(
       matchers.push(spec && { kind: "numeric", spec });
     }
   }
-  const ranges = selectRanges(process.maps(), options);
-  let total = 0;
-  for (const r of ranges) total += r.end - r.start;
+  const resident = residentOption(options.resident);
+  const maps = process.maps();
+  const ranges = selectRanges(maps, options);
+  const rangePairs = pairsOf(ranges);
+  const layout = existingRuns(process.pid, maps, ranges, resident);
+  const runs = engineRuns(layout);
+  const zeroRuns = runs ? gaps(rangePairs, layout.runs) : [];
+  const stats: ScanStats = { selected: layout.selected, read: 0, untouched: bytesOf(zeroRuns), pagemap: layout.source };
+  if (layout.reason !== undefined) stats.reason = layout.reason;
+  const total = layout.existing;
   const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
   const control = { signal: options.signal, onProgress: options.onProgress, threads, total };
   let skipped = 0;
-  let snapshot: SnapLevel | undefined;
+  let snapshot: Level | undefined;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
     const matcher = matchers[i];
@@ -596,71 +822,105 @@ export async function scan(
     }
     if (matcher.kind === "numeric" && matcher.spec.op === "any") {
       if (!snapshot) {
-        const { level, outcome } = await takeSnapshot(process, ranges, total, control);
+        const { level, outcome } = await takeSnapshot(process, layout.runs, zeroRuns, control);
         skipped += skippedOf(outcome.results);
+        stats.read += sum(outcome.results, "resident");
         snapshot = level;
         if (outcome.errno !== undefined) {
-          const partial = partialScan(process, type, parts, i, level, encoding, skipped);
+          const partial = partialScan(process, type, parts, i, level, encoding, skipped, stats, resident);
           throw exitError(process, outcome, partial);
         }
       }
-      part.levels.push({ ...snapshot, count: snapCount(snapshot.ranges, part.width, part.align) });
+      part.levels.push({ ...snapshot, count: snapCount(snapshot.pieces, part.width, part.align) });
       continue;
     }
-    const tasks: Task[] = piecesOf(ranges, taskSize(total, threads)).map((pieces) => ({
-      kind: "first", pid: process.pid, matcher, width: part.width, align: part.align, pieces,
+    const read = readPositions(rangePairs, layout.runs, part.width);
+    const tasks: Task[] = piecesOf(read, taskSize(total, threads)).map((pieces) => ({
+      kind: "first", pid: process.pid, matcher, width: part.width, align: part.align, pieces, runs,
     }));
     const outcome = await runTasks(tasks, control);
     skipped += skippedOf(outcome.results);
-    const level = concat(outcome.results, part.width);
+    stats.read += sum(outcome.results, "resident");
+    const zero = matchesZero(matcher) ? zeroPieces(zeroRuns) : new Float64Array(0);
+    const level = makeLevel(concat(outcome.results, part.width), zero, null, part.width, part.align);
     if (outcome.errno !== undefined) {
       if (outcome.errno !== ESRCH) throw exitError(process, outcome, undefined);
-      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped));
+      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped, stats, resident));
     }
     part.levels.push(level);
   }
-  return new Scan(process, type, parts, encoding, skipped);
+  return new Scan(process, type, parts, encoding, skipped, stats, resident);
 }
 
-function partialScan(process: Process, type: ScanValueType, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le", skipped: number): Scan {
+function residentOption(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== "boolean") throw new TypeError(`options.resident must be a boolean (got ${String(value)})`);
+  return value;
+}
+
+function partialScan(
+  process: Process, type: ScanValueType, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le",
+  skipped: number, stats: ScanStats, resident: boolean,
+): Scan {
   const done = parts.map((p, k) => ({ ...p, levels: k < i ? p.levels : k === i ? [level] : [emptyLevel()] }));
-  if (level.kind === "snapshot") done.forEach((p) => (p.levels = [{ ...level, count: snapCount(level.ranges, p.width, p.align) }]));
-  return new Scan(process, type, done, encoding, skipped);
+  if (level.flat === 0 && level.data !== null) done.forEach((p) => (p.levels = [{ ...level, count: snapCount(level.pieces, p.width, p.align) }]));
+  return new Scan(process, type, done, encoding, skipped, stats, resident);
 }
 
+/**
+ * Reads the existing `runs` into one buffer; the never-touched `zeroRuns` are
+ * kept as pieces without data. Together they cover the selection.
+ */
 async function takeSnapshot(
   process: Process,
-  ranges: readonly ScanRange[],
-  total: number,
+  runs: Float64Array,
+  zeroRuns: readonly number[],
   control: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; threads: number; total: number },
-): Promise<{ level: SnapLevel; outcome: RunOutcome }> {
-  // Each range at an offset ≡ its address mod 8, so typed views of the snapshot stay aligned.
+): Promise<{ level: Level; outcome: RunOutcome }> {
+  // Each run at an offset ≡ its address mod 8, so typed views of the snapshot stay aligned.
   let size = 0;
-  const placed = ranges.map((r) => {
-    size += (((r.start % 8) - size) % 8 + 8) % 8;
-    const offset = size;
-    size += r.end - r.start;
-    return { start: r.start, end: r.end, offset };
-  });
+  const placed: { start: number; end: number; offset: number }[] = [];
+  for (let i = 0; i < runs.length; i += 2) {
+    size += (((runs[i]! % 8) - size) % 8 + 8) % 8;
+    placed.push({ start: runs[i]!, end: runs[i + 1]!, offset: size });
+    size += runs[i + 1]! - runs[i]!;
+  }
+  if (size > MAX_SNAPSHOT) {
+    throw new RangeError(
+      `an unknown-value scan would keep ${(size / 2 ** 30).toFixed(2)} GiB of the target's memory, more than one snapshot holds (4 GiB): ` +
+        "select less memory (within, kinds, module), or scan for a value or a range instead",
+    );
+  }
   const data = new SharedArrayBuffer(Math.max(8, size));
-  const piecesList = piecesOf(placed, taskSize(total, control.threads));
+  const piecesList = piecesOf(placed, taskSize(control.total, control.threads));
   const tasks: Task[] = piecesList.map((pieces) => ({ kind: "snapshot", pid: process.pid, pieces, snap: data }));
   const outcome = await runTasks(tasks, control);
-  const out: number[] = [];
+  const got: number[] = [];
   outcome.results.forEach((r, t) => {
     if (!r?.read) return;
     const pieces = piecesList[t]!;
     for (let q = 0, k = 0; q < pieces.length; q += PIECE, k++) {
-      const got = r.read[k]!;
-      if (got <= 0) continue;
+      const n = r.read[k]!;
+      if (n <= 0) continue;
       const start = pieces[q]!;
       const offset = pieces[q + 3]!;
-      const n = out.length;
-      if (n > 0 && out[n - 3]! + out[n - 2]! === start && out[n - 1]! + out[n - 2]! === offset) out[n - 2]! += got;
-      else out.push(start, got, offset);
+      const m = got.length;
+      if (m > 0 && got[m - 3]! + got[m - 2]! === start && got[m - 1]! + got[m - 2]! === offset) got[m - 2]! += n;
+      else got.push(start, n, offset);
     }
   });
-  return { level: { kind: "snapshot", ranges: Float64Array.from(out), data, count: 0 }, outcome };
+  // Data pieces and zero pieces, in address order.
+  const out: number[] = [];
+  let z = 0;
+  for (let k = 0; k <= got.length; k += SNAP_PIECE) {
+    const next = k < got.length ? got[k]! : Infinity;
+    while (z < zeroRuns.length && zeroRuns[z]! < next) {
+      out.push(zeroRuns[z]!, zeroRuns[z + 1]! - zeroRuns[z]!, ZERO);
+      z += 2;
+    }
+    if (k < got.length) out.push(got[k]!, got[k + 1]!, got[k + 2]!);
+  }
+  return { level: { addresses: new Float64Array(0), values: new Uint8Array(0), flat: 0, pieces: sharedCopy(out), data, count: 0 }, outcome };
 }
 
 /**
@@ -683,17 +943,35 @@ async function takeSnapshot(
 export async function findPattern(process: Process, pattern: string | CompiledPattern, options: PatternScanOptions = {}): Promise<number[]> {
   const compiled = toPattern(pattern);
   const align = checkAlign(options.align) ?? 1;
-  const ranges = selectRanges(process.maps(), options);
-  let total = 0;
-  for (const r of ranges) total += r.end - r.start;
+  const maps = process.maps();
+  const ranges = selectRanges(maps, options);
+  const layout = existingRuns(process.pid, maps, ranges, residentOption(options.resident));
+  const runs = engineRuns(layout);
+  const total = layout.existing;
   const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
   const matcher: Matcher = { kind: "bytes", op: "eq", pattern: compiled, width: compiled.length };
-  const tasks: Task[] = piecesOf(ranges, taskSize(total, threads)).map((pieces) => ({
-    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces,
+  const rangePairs = pairsOf(ranges);
+  const tasks: Task[] = piecesOf(readPositions(rangePairs, layout.runs, compiled.length), taskSize(total, threads)).map((pieces) => ({
+    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, runs,
   }));
   const outcome = await runTasks(tasks, { signal: options.signal, onProgress: options.onProgress, threads, total });
   const found: number[] = [];
   for (const r of outcome.results) if (r) for (let i = 0; i < r.count; i++) found.push(r.addresses[i]!);
   if (outcome.errno !== undefined) throw exitError(process, outcome, found);
+  if (runs && matchesZero(matcher)) {
+    // A pattern that zero bytes satisfy matches all over the never-touched pages: every position there, in order.
+    const zero = gaps(rangePairs, layout.runs);
+    const merged: number[] = [];
+    let i = 0;
+    for (let z = 0; z < zero.length; z += 2) {
+      const last = zero[z + 1]! - compiled.length;
+      for (let a = zero[z]! + ((align - (zero[z]! % align)) % align); a <= last; a += align) {
+        while (i < found.length && found[i]! < a) merged.push(found[i++]!);
+        merged.push(a);
+      }
+    }
+    while (i < found.length) merged.push(found[i++]!);
+    return merged;
+  }
   return found;
 }

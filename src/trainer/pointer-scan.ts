@@ -26,10 +26,10 @@
  *
  * @module
  */
-import { closeSync, openSync, readSync } from "node:fs";
 import { IovecTable } from "../ffi/iovec.ts";
 import { addressOf, PAGE_SIZE } from "../ffi/libc.ts";
 import type { Region } from "../maps.ts";
+import { existingRuns } from "../pagemap.ts";
 import type { Process } from "../process.ts";
 import { formatChain, PointerChainList, type PointerChainSpec } from "./chain.ts";
 import { transferBatch } from "./batch.ts";
@@ -254,53 +254,30 @@ function writableRegions(process: Process, maps: readonly Region[], only: readon
   return out;
 }
 
-/** Resident page runs of each region, from /proc/PID/pagemap; whole regions when pagemap cannot be read. */
-function residentRuns(pid: number, regions: readonly Scanned[]): { start: number; length: number; region: number }[] {
-  const runs: { start: number; length: number; region: number }[] = [];
-  let fd = -1;
-  try {
-    fd = openSync(`/proc/${pid}/pagemap`, "r");
-  } catch {
-    fd = -1;
+/**
+ * The runs of each region to read: only existing pages of private anonymous
+ * mappings (see `existingRuns`), file-backed ones whole; everything when
+ * pagemap cannot be read. Runs longer than a chunk are cut to fit the read buffer.
+ */
+function residentRuns(pid: number, maps: readonly Region[], regions: readonly Scanned[]): { start: number; length: number; region: number }[] {
+  const ranges: { start: number; end: number }[] = [];
+  for (const r of regions) {
+    const last = ranges[ranges.length - 1];
+    if (last && last.end === r.start) last.end = r.end;
+    else ranges.push({ start: r.start, end: r.end });
   }
-  const buf = new BigUint64Array(64 * 1024);
-  const bytes = new Uint8Array(buf.buffer);
-  const hi = new Uint32Array(buf.buffer);
-  for (let k = 0; k < regions.length; k++) {
-    const r = regions[k]!;
-    const size = r.end - r.start;
-    if (fd < 0 || size <= 256 * 1024) {
-      runs.push({ start: r.start, length: size, region: k });
-      continue;
+  const { runs } = existingRuns(pid, maps, ranges, true);
+  const cut: { start: number; length: number; region: number }[] = [];
+  let k = 0;
+  for (let i = 0; i < runs.length; i += 2) {
+    let start = runs[i]!;
+    const end = runs[i + 1]!;
+    while (start < end) {
+      while (regions[k]!.end <= start) k++;
+      const stop = Math.min(end, regions[k]!.end, start + CHUNK);
+      cut.push({ start, length: stop - start, region: k });
+      start = stop;
     }
-    let runStart = -1;
-    const pages = size / PAGE_SIZE;
-    for (let p = 0; p < pages; p += buf.length) {
-      const n = Math.min(buf.length, pages - p);
-      let got = 0;
-      try {
-        got = readSync(fd, bytes, 0, n * 8, ((r.start / PAGE_SIZE) + p) * 8) / 8;
-      } catch {
-        got = 0;
-      }
-      for (let i = 0; i < n; i++) {
-        // bit 63 present, bit 62 swapped; an unreadable entry is taken as present
-        const present = i >= got || (hi[2 * i + 1]! & 0xc0000000) !== 0;
-        const addr = r.start + (p + i) * PAGE_SIZE;
-        if (present && runStart < 0) runStart = addr;
-        else if (!present && runStart >= 0) {
-          runs.push({ start: runStart, length: addr - runStart, region: k });
-          runStart = -1;
-        }
-      }
-    }
-    if (runStart >= 0) runs.push({ start: runStart, length: r.end - runStart, region: k });
-  }
-  if (fd >= 0) closeSync(fd);
-  // Runs longer than a chunk are cut, so that each fits the read buffer.
-  const cut: typeof runs = [];
-  for (const run of runs) {
-    for (let o = 0; o < run.length; o += CHUNK) cut.push({ start: run.start + o, length: Math.min(CHUNK, run.length - o), region: run.region });
   }
   return cut;
 }
@@ -353,7 +330,8 @@ export async function findPointerPaths(process: Process, address: number | bigin
   const { signal, onProgress } = options;
   aborted(signal);
 
-  const regions = writableRegions(process, process.maps(), options.modules);
+  const maps = process.maps();
+  const regions = writableRegions(process, maps, options.modules);
   const R = regions.length;
   const rStart = new Float64Array(R);
   const rEnd = new Float64Array(R);
@@ -383,7 +361,7 @@ export async function findPointerPaths(process: Process, address: number | bigin
     return hi >= 0 && v < rEnd[hi]! ? hi : -1;
   };
 
-  const runs = residentRuns(process.pid, regions);
+  const runs = residentRuns(process.pid, maps, regions);
   let total = 0;
   for (const run of runs) total += run.length;
 
