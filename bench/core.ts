@@ -101,5 +101,14 @@ const rows: Row[] = [
 ];
 printTable("Core: process-vm vs C (process_vm_readv) and /proc/PID/mem", rows);
 console.log(`\n  RemoteReader.read() x 1,000,000: heap grew by ${(growth / 1024).toFixed(1)} KiB (goal: under 1024 KiB)`);
+
+// 6. The identity check that every write, freeze tick and watch poll makes (a 1-byte pread on /proc/PID/mem).
+const verifyNs: number[] = [];
+const write8: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  verifyNs.push(nsPerOp(READS, () => proc.verify()));
+  write8.push(nsPerOp(READS, () => proc.writeF64(region + 64, 1.5)));
+}
+console.log(`  Process.verify() (identity check before each write): ${fmt(median(verifyNs), "ns")}; 8-byte write (writeF64, check included): ${fmt(median(write8), "ns")}`);
 if (sink === 42) console.log("");
 target.kill();

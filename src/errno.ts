@@ -53,6 +53,7 @@ export const ERRNO: Readonly<Record<number, ErrnoInfo>> = Object.freeze({
  * ```
  */
 export function errnoInfo(errno: number): ErrnoInfo {
+  if (typeof errno !== "number") throw new TypeError(`errno must be a number (got ${typeof errno})`);
   return ERRNO[errno] ?? { code: `E${errno}`, description: `unknown error ${errno}` };
 }
 

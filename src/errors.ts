@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { errnoInfo, errnoNumber } from "./errno.ts";
+import { describe } from "./validate.ts";
 
 /** The system calls (and `/proc` accesses) behind a {@link ProcessVmError}. */
 export type ProcessVmSyscall =
@@ -28,7 +29,22 @@ export interface ProcessVmErrorDetails {
   length?: number;
   /** Extra sentence appended to the message. */
   hint?: string;
+  /** Why the process is out of reach, when the pid no longer runs what it ran (see {@link ProcessVmError.reason}). */
+  reason?: ProcessGoneReason;
 }
+
+/**
+ * Why a `Process` no longer reaches the program it was made for:
+ * - `"exited"`: the process exited (it may be a zombie not yet reaped);
+ * - `"exec"`: the same process runs another program now (it called `execve`), so its memory is a new image;
+ * - `"pid-reused"`: the process exited and its pid now belongs to another process.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ProcessVmError && error.reason === "exec") proc = new Process(proc.pid);
+ * ```
+ */
+export type ProcessGoneReason = "exited" | "exec" | "pid-reused";
 
 function ptraceScope(): string {
   try {
@@ -52,6 +68,19 @@ function permissionHint(): string {
     "the same uid and gid as the target (which must be dumpable), or CAP_SYS_PTRACE; " +
     `${yama}.`
   );
+}
+
+/** Checks the details of a {@link ProcessVmError}, naming what is wrong. */
+function checkDetails(details: unknown): asserts details is ProcessVmErrorDetails {
+  if (typeof details !== "object" || details === null) throw new TypeError(`details must be an object { errno, syscall, pid } (got ${describe(details)})`);
+  const d = details as Record<string, unknown>;
+  if (typeof d.errno !== "number" || !Number.isInteger(d.errno)) throw new TypeError(`details.errno must be an integer (got ${describe(d.errno)})`);
+  if (typeof d.syscall !== "string") throw new TypeError(`details.syscall must be a string (got ${describe(d.syscall)})`);
+  if (typeof d.pid !== "number") throw new TypeError(`details.pid must be a number (got ${describe(d.pid)})`);
+  for (const key of ["address", "length"] as const) {
+    if (d[key] !== undefined && typeof d[key] !== "number") throw new TypeError(`details.${key} must be a number (got ${describe(d[key])})`);
+  }
+  if (d.hint !== undefined && typeof d.hint !== "string") throw new TypeError(`details.hint must be a string (got ${describe(d.hint)})`);
 }
 
 /**
@@ -93,15 +122,21 @@ export class ProcessVmError extends Error {
   readonly address: number | undefined;
   /** Length of the first range that failed, where known. */
   readonly length: number | undefined;
+  /**
+   * Set (with code `ESRCH`) when a `Process` found that its pid no longer runs
+   * the program it was made for, and so refused to write, freeze or watch.
+   */
+  readonly reason: ProcessGoneReason | undefined;
 
   constructor(details: ProcessVmErrorDetails) {
+    checkDetails(details);
     const { code, description } = errnoInfo(Math.abs(details.errno));
     const where =
       details.address === undefined
         ? `pid ${details.pid}`
-        : `pid ${details.pid}, 0x${details.address.toString(16)}+${details.length ?? 0}`;
+        : `pid ${details.pid}, 0x${details.address.toString(16)}${details.length === undefined ? "" : `+${details.length}`}`;
     let hint = details.hint;
-    if (hint === undefined && code === "EPERM") hint = permissionHint();
+    if (hint === undefined && (code === "EPERM" || code === "EACCES")) hint = permissionHint();
     if (hint === undefined && code === "ESRCH") hint = "The process does not exist or has exited.";
     super(`${code}: ${description}, ${details.syscall} (${where})${hint ? `. ${hint}` : ""}`);
     this.code = code;
@@ -110,6 +145,7 @@ export class ProcessVmError extends Error {
     this.pid = details.pid;
     this.address = details.address;
     this.length = details.length;
+    this.reason = details.reason;
   }
 
   /**

@@ -14,7 +14,7 @@
 export { readv, writev } from "./syscall.ts";
 export type { RemoteRange } from "./syscall.ts";
 export { ProcessVmError, ModuleNotFoundError } from "./errors.ts";
-export type { ProcessVmErrorDetails, ProcessVmSyscall } from "./errors.ts";
+export type { ProcessVmErrorDetails, ProcessVmSyscall, ProcessGoneReason } from "./errors.ts";
 export { ERRNO, errnoInfo } from "./errno.ts";
 export type { ErrnoInfo } from "./errno.ts";
 export { Process } from "./process.ts";
@@ -58,8 +58,8 @@ export type {
   PointerScanProgress,
   PointerScanStats,
 } from "./trainer/index.ts";
-export { VALUE_SIZE, isValueType } from "./types.ts";
-export type { Value, ValueType } from "./types.ts";
+export { VALUE_SIZE, isValueType, isLittleEndian } from "./types.ts";
+export type { Value, ValueType, Endian } from "./types.ts";
 export {
   scan,
   findPattern,
@@ -70,6 +70,8 @@ export {
   PatternSyntaxError,
   selectRanges,
   terminateScanWorkers,
+  isEitherSign,
+  EITHER_SIGN_READINGS,
 } from "./scan/index.ts";
 export type {
   ScanOptions,
@@ -85,6 +87,8 @@ export type {
   CompiledPattern,
   MemoryOptions,
   ScanRange,
+  ScanReading,
+  EitherSignType,
 } from "./scan/index.ts";
 export { residentRuns, existingRuns, zeroFilled, decodePageRegions, decodePagemapEntries } from "./pagemap.ts";
 export type { ResidentRuns, ResidentRunsOptions, MemoryLayout, PagemapSource } from "./pagemap.ts";

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { describe } from "./validate.ts";
 
 /**
  * What a mapping holds, from its path field:
@@ -72,7 +73,8 @@ export interface Region {
  * ```
  */
 export function parsePermissions(text: string): Permissions {
-  if (!/^[r-][w-][x-][ps]$/.test(text)) throw new SyntaxError(`invalid permissions "${text}"`);
+  if (typeof text !== "string") throw new TypeError(`text must be a string such as "rw-p" (got ${describe(text)})`);
+  if (!/^[r-][w-][x-][ps]$/.test(text)) throw new SyntaxError(`invalid permissions ${describe(text)}`);
   return { read: text[0] === "r", write: text[1] === "w", execute: text[2] === "x", shared: text[3] === "s" };
 }
 
@@ -118,6 +120,7 @@ function classify(path: string): { kind: RegionKind; name?: string } {
  * ```
  */
 export function parseMapsLine(line: string): Region | null {
+  if (typeof line !== "string") throw new TypeError(`line must be a string (got ${describe(line)})`);
   const m = LINE.exec(line);
   if (!m) return null;
   const start = parseInt(m[1]!, 16);
@@ -162,6 +165,7 @@ export function parseMapsLine(line: string): Region | null {
  * ```
  */
 export function parseMaps(text: string): Region[] {
+  if (typeof text !== "string") throw new TypeError(`text must be the string of a /proc/PID/maps file (got ${describe(text)})`);
   const regions: Region[] = [];
   for (const line of text.split("\n")) {
     if (line === "") continue;
@@ -204,6 +208,8 @@ function baseName(path: string): string {
  * ```
  */
 export function modules(regions: readonly Region[]): Module[] {
+  if (!Array.isArray(regions)) throw new TypeError(`regions must be an array of Regions (got ${describe(regions)})`);
+  checkRegions(regions);
   const open = new Map<string, Region[]>();
   const images: { path: string; list: Region[] }[] = [];
   for (const region of [...regions].sort((a, b) => a.start - b.start)) {
@@ -223,6 +229,16 @@ export function modules(regions: readonly Region[]): Module[] {
   });
 }
 
+/** Each element must be a Region-like object with numeric bounds. */
+function checkRegions(regions: readonly unknown[]): void {
+  for (let i = 0; i < regions.length; i++) {
+    const r = regions[i] as Region | null;
+    if (typeof r !== "object" || r === null || typeof r.start !== "number" || typeof r.end !== "number") {
+      throw new TypeError(`regions[${i}] must be a Region { start, end, … } (got ${describe(r)})`);
+    }
+  }
+}
+
 /**
  * Finds a module by base name (`"libc.so.6"`) or full path, or returns `null`.
  * A name without a version suffix also matches a versioned file
@@ -234,6 +250,7 @@ export function modules(regions: readonly Region[]): Module[] {
  * ```
  */
 export function findModule(regions: readonly Region[], name: string): Module | null {
+  if (typeof name !== "string") throw new TypeError(`name must be a string (got ${describe(name)})`);
   const all = modules(regions);
   return (
     all.find((m) => m.name === name || m.path === name) ??

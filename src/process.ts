@@ -5,11 +5,11 @@
  * @module
  */
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
-import { ModuleNotFoundError, ProcessVmError } from "./errors.ts";
+import { ModuleNotFoundError, ProcessVmError, type ProcessGoneReason, type ProcessVmSyscall } from "./errors.ts";
 import { IovecTable } from "./ffi/iovec.ts";
-import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE } from "./ffi/libc.ts";
+import { addressOf, addressOfView, lastErrno, libc, PAGE_SIZE, pidfdAlive, pidfdOpen, pinnedBuffer, preadAt } from "./ffi/libc.ts";
 import { findModule, modules, parseMaps, type Module, type Region } from "./maps.ts";
-import { RemoteReader, RemoteWriter, type RemoteReaderOptions } from "./reader.ts";
+import { guardWriter, RemoteReader, RemoteWriter, type RemoteReaderOptions } from "./reader.ts";
 import { nativeTransfer, type RemoteRange } from "./syscall.ts";
 import {
   findPattern,
@@ -36,7 +36,7 @@ import type {
   WatchTarget,
 } from "./trainer/index.ts";
 import type { Value, ValueType } from "./types.ts";
-import { checkAddress, checkLength, checkPid, checkView, toBytes } from "./validate.ts";
+import { checkAddress, checkLength, checkPid, checkView, describe, registerProcess, toBytes } from "./validate.ts";
 
 /** Options of {@link Process.write}. */
 export interface WriteOptions {
@@ -73,18 +73,43 @@ function addr(address: number | bigint, name = "address"): number | bigint {
 
 function intRange(value: number, min: number, max: number, type: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`value must be an integer from ${min} to ${max} for ${type} (got ${String(value)})`);
+    throw new RangeError(`value must be an integer from ${min} to ${max} for ${type} (got ${describe(value)})`);
   }
   return value;
 }
 
 function bigRange(value: bigint | number, signed: boolean): bigint {
   const v = typeof value === "number" ? (Number.isSafeInteger(value) ? BigInt(value) : NaN) : value;
-  if (typeof v !== "bigint") throw new RangeError(`value must be a safe integer or a bigint (got ${String(value)})`);
+  if (typeof v !== "bigint") throw new RangeError(`value must be a safe integer or a bigint (got ${describe(value)})`);
   const min = signed ? -(1n << 63n) : 0n;
   const max = signed ? (1n << 63n) - 1n : (1n << 64n) - 1n;
   if (v < min || v > max) throw new RangeError(`value ${v} does not fit ${signed ? "i64" : "u64"}`);
   return v;
+}
+
+/** `/proc/PID/mem` descriptors of identities, closed when their `Process` is collected without `close()`. */
+const identityFds = new FinalizationRegistry<{ fd: number; pidfd: number }>((cell) => {
+  for (const fd of [cell.fd, cell.pidfd]) {
+    if (fd < 0) continue;
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+});
+
+/** Field 22 of `/proc/PID/stat` (start time in clock ticks since boot), or -1 when it cannot be read. */
+function startTime(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // comm (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const value = Number(rest[22 - 3]);
+    return Number.isFinite(value) ? value : -1;
+  } catch {
+    return -1;
+  }
 }
 
 /**
@@ -104,7 +129,7 @@ function bigRange(value: bigint | number, signed: boolean): bigint {
 export class Process {
   /** The target's process id. */
   readonly pid: number;
-  readonly #scratch = new ArrayBuffer(SCRATCH);
+  readonly #scratch = pinnedBuffer(SCRATCH);
   readonly #view = new DataView(this.#scratch);
   readonly #remote = new IovecTable(1);
   /** The typed-access pair: entry 0 local (the scratch buffer), entry 1 remote, written word by word. */
@@ -115,14 +140,157 @@ export class Process {
   readonly #read = nativeTransfer("process_vm_readv");
   readonly #write = nativeTransfer("process_vm_writev");
   #memFd = -1;
+  /** `/proc/PID/mem` opened when this object was made: it reads EOF once that process has exec'd or exited. */
+  #identityFd = -1;
+  /** Start time of the process (field 22 of `/proc/PID/stat`) when this object was made; -1 when unknown. */
+  readonly #startTime: number;
+  /** A pidfd of the process when this object was made: tells a reused pid from an exec. */
+  #pidfd = -1;
+  /** Set once the pid was found to run something else: every later write, freeze or watch throws it. */
+  #gone: ProcessVmError | null = null;
+  readonly #probeAddress = addressOf(this.#scratch, 8);
+  readonly #fdCell: { fd: number; pidfd: number };
+  /** Whether the target is this process (no identity to lose while we run). */
+  readonly #self: boolean;
 
   /**
    * @param pid The target's process id: a positive 32-bit integer. The
-   *   process is not opened or checked: the first read tells.
+   *   process is not checked here (the first read tells), but its identity is
+   *   recorded: `/proc/PID/mem` is opened (it reads EOF once the process calls
+   *   `exec` or exits), a pidfd taken (it tells a reused pid from an exec) and
+   *   the start time noted, so that writes, freezes and watches refuse to go on
+   *   once the pid runs another program (see {@link verify}). {@link close}
+   *   releases the descriptors.
    */
   constructor(pid: number) {
     this.pid = checkPid(pid);
+    registerProcess(this);
+    this.#self = this.pid === process.pid;
     this.#pair.set(0, addressOf(this.#scratch), SCRATCH);
+    this.#startTime = this.#self ? -1 : startTime(this.pid);
+    if (this.#self) {
+      this.#fdCell = { fd: -1, pidfd: -1 };
+      return;
+    }
+    try {
+      this.#identityFd = openSync(`/proc/${this.pid}/mem`, "r");
+    } catch {
+      // Not ours to open (or gone): the start time alone tells a reused pid, not an exec.
+    }
+    const pidfd = pidfdOpen(this.pid);
+    this.#pidfd = pidfd >= 0 ? pidfd : -1;
+    this.#fdCell = { fd: this.#identityFd, pidfd: this.#pidfd };
+    if (this.#identityFd >= 0 || this.#pidfd >= 0) identityFds.register(this, this.#fdCell, this);
+  }
+
+  /**
+   * Checks that the pid still runs the program this object was made for: the
+   * same process, and no `exec` since. Cheap (one `pread` of one byte on the
+   * `/proc/PID/mem` descriptor held since construction: about 0.6 µs), and
+   * done by every write, every freeze and watch tick, and patch restores.
+   *
+   * Without permission to open `/proc/PID/mem` at construction, a pidfd (Linux
+   * 5.3+) or else the start time is checked: a reused pid is noticed, an `exec` is not.
+   *
+   * @param syscall The call named in the error (the caller's: a write by default).
+   * @throws {ProcessVmError} code `ESRCH`, with `reason` `"exec"` (the process
+   *   runs another program now), `"pid-reused"` or `"exited"`.
+   * @example
+   * ```ts
+   * try { proc.verify(); } catch (e) { if (e instanceof ProcessVmError && e.reason === "exec") console.log("the game restarted itself"); }
+   * ```
+   */
+  verify(syscall: ProcessVmSyscall = "process_vm_writev"): void {
+    if (this.#self) return; // this process, which is running this very code: it has not exec'd
+    if (this.#gone) throw this.#gone;
+    const fd = this.#identityFd;
+    if (fd >= 0) {
+      // Address 0 is never mapped: a live image answers EIO; a vanished one (exec, exit) reads EOF.
+      const r = preadAt(fd, this.#probeAddress, 1, 0);
+      if (r !== 0) return;
+    } else if (this.#pidfd >= 0) {
+      // No permission to open /proc/PID/mem: the pidfd still tells an exit or a reused pid (not an exec).
+      if (pidfdAlive(this.#pidfd) !== false) return;
+    } else {
+      if (this.#startTime < 0) return;
+      const now = startTime(this.pid);
+      if (now === this.#startTime) return;
+    }
+    throw this.#lost(syscall);
+  }
+
+  /**
+   * Checks that the target can be read at all, the way every raw read would
+   * find out: one `process_vm_readv` of one byte at address 0 (never mapped),
+   * which the kernel answers with `EFAULT` for a live process we may read,
+   * `ESRCH` for one that is gone (a zombie, exited but not reaped, included)
+   * and `EPERM` without permission. `maps()`, and so every scan, pattern scan,
+   * pointer scan and module lookup, starts with it.
+   *
+   * @throws {ProcessVmError} `ESRCH` or `EPERM` (with the permission rule that applies), as a raw read would.
+   * @example
+   * ```ts
+   * proc.probe(); // throws for a zombie instead of scanning an empty map
+   * ```
+   */
+  probe(): void {
+    const errno = this.#probeErrno();
+    if (errno !== 0) throw new ProcessVmError({ errno, syscall: "process_vm_readv", pid: this.pid });
+  }
+
+  /** One byte at address 0 through `process_vm_readv`: 0 when the target is there to read (EFAULT), else the errno. */
+  #probeErrno(): number {
+    const w = this.#words;
+    w[4] = 0;
+    w[5] = 0;
+    w[2] = 1;
+    w[6] = 1;
+    const result = this.#read(this.pid, this.#pairAddress, 1, this.#pairAddress + 16, 1, 0);
+    if (result !== -1) return 0;
+    const errno = lastErrno();
+    return errno === 14 ? 0 : errno;
+  }
+
+  /** The identity is lost: finds out why, remembers it, and returns the error. */
+  #lost(syscall: ProcessVmSyscall): ProcessVmError {
+    // ESRCH says the process is gone (a zombie too); anything else that something lives at the pid.
+    const errno = this.#probeErrno();
+    let reason: ProcessGoneReason;
+    const alive = this.#pidfd >= 0 ? pidfdAlive(this.#pidfd) : null;
+    if (errno === 3) reason = "exited";
+    else if (alive !== null) reason = alive ? "exec" : "pid-reused";
+    else {
+      // No pidfd: start times tell a reused pid, unless both processes started in the same clock tick.
+      const now = startTime(this.pid);
+      reason = now < 0 ? "exited" : this.#startTime >= 0 && now !== this.#startTime ? "pid-reused" : "exec";
+    }
+    const hint =
+      reason === "exec"
+        ? `pid ${this.pid} runs another program now (it called exec after this Process was made); nothing was done`
+        : reason === "pid-reused"
+          ? `the process exited and pid ${this.pid} now belongs to another process; nothing was done`
+          : `the process has exited; nothing was done`;
+    const error = new ProcessVmError({ errno: 3, syscall, pid: this.pid, hint, reason });
+    // An exit is final too: a later process with this pid is not this one.
+    this.#gone = error;
+    this.#closeIdentity();
+    return error;
+  }
+
+  #closeIdentity(): void {
+    identityFds.unregister(this);
+    for (const fd of [this.#identityFd, this.#pidfd]) {
+      if (fd < 0) continue;
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.#identityFd = -1;
+    this.#pidfd = -1;
+    this.#fdCell.fd = -1;
+    this.#fdCell.pidfd = -1;
   }
 
   /**
@@ -400,10 +568,13 @@ export class Process {
    */
   write(address: number | bigint, data: ArrayBufferView | ArrayBuffer, options?: WriteOptions): void {
     const a = addr(address);
+    // Options first: no code of the caller may run between measuring `data` and the transfer.
+    const force = Boolean(options?.force);
     const bytes = toBytes(data, "data");
+    this.verify();
     const n = this.#transferAll(this.#write, a, addressOfView(checkView(bytes, "data")), bytes.byteLength);
     if (n === bytes.byteLength) return;
-    if (options?.force && (n >= 0 || n === -14)) {
+    if (force && (n >= 0 || n === -14)) {
       const done = Math.max(0, n);
       this.#writeMem(Number(a) + done, bytes.subarray(done));
       return;
@@ -437,6 +608,7 @@ export class Process {
   }
 
   #put(address: number | bigint, n: number): void {
+    this.verify();
     const a = this.#aim(address, n);
     const result = this.#write(this.pid, this.#pairAddress, 1, this.#pairAddress + 16, 1, 0);
     if (result !== n) this.#fail(result === -1 ? -lastErrno() : result, "process_vm_writev", a, n);
@@ -484,13 +656,13 @@ export class Process {
   }
   /** @example `proc.writeF32(address, 1.5)` */
   writeF32(address: number | bigint, value: number): void {
-    if (typeof value !== "number") throw new TypeError("value must be a number");
+    if (typeof value !== "number") throw new TypeError(`value must be a number (got ${describe(value)})`);
     this.#view.setFloat32(0, value, true);
     this.#put(address, 4);
   }
   /** @example `proc.writeF64(address, Math.PI)` */
   writeF64(address: number | bigint, value: number): void {
-    if (typeof value !== "number") throw new TypeError("value must be a number");
+    if (typeof value !== "number") throw new TypeError(`value must be a number (got ${describe(value)})`);
     this.#view.setFloat64(0, value, true);
     this.#put(address, 8);
   }
@@ -513,22 +685,112 @@ export class Process {
    * ```
    */
   writeCString(address: number | bigint, text: string, options?: WriteOptions): void {
+    if (typeof text !== "string") throw new TypeError(`text must be a string (got ${describe(text)})`);
     const bytes = encoder.encode(`${text}\0`);
     this.write(address, bytes, options);
+  }
+
+  // ---- big-endian typed reads and writes ------------------------------------
+  // Named as Node's Buffer names them (readUInt32BE): for the guest memory of
+  // emulated big-endian machines (Dolphin's GameCube/Wii RAM, RPCS3's PS3 memory).
+
+  /** Big-endian. @example `proc.readU16BE(address)` */
+  readU16BE(address: number | bigint): number {
+    this.#fetch(address, 2);
+    return this.#view.getUint16(0, false);
+  }
+  /** Big-endian. @example `proc.readI16BE(address)` */
+  readI16BE(address: number | bigint): number {
+    this.#fetch(address, 2);
+    return this.#view.getInt16(0, false);
+  }
+  /** Big-endian. @example `const hp = proc.readU32BE(address)` */
+  readU32BE(address: number | bigint): number {
+    this.#fetch(address, 4);
+    return this.#view.getUint32(0, false);
+  }
+  /** Big-endian. @example `proc.readI32BE(address)` */
+  readI32BE(address: number | bigint): number {
+    this.#fetch(address, 4);
+    return this.#view.getInt32(0, false);
+  }
+  /** Big-endian, as a bigint. @example `proc.readU64BE(address)` */
+  readU64BE(address: number | bigint): bigint {
+    this.#fetch(address, 8);
+    return this.#view.getBigUint64(0, false);
+  }
+  /** Big-endian, as a bigint. @example `proc.readI64BE(address)` */
+  readI64BE(address: number | bigint): bigint {
+    this.#fetch(address, 8);
+    return this.#view.getBigInt64(0, false);
+  }
+  /** Big-endian. @example `proc.readF32BE(address)` */
+  readF32BE(address: number | bigint): number {
+    this.#fetch(address, 4);
+    return this.#view.getFloat32(0, false);
+  }
+  /** Big-endian. @example `proc.readF64BE(address)` */
+  readF64BE(address: number | bigint): number {
+    this.#fetch(address, 8);
+    return this.#view.getFloat64(0, false);
+  }
+  /** Big-endian. @example `proc.writeU16BE(address, 65535)` */
+  writeU16BE(address: number | bigint, value: number): void {
+    this.#view.setUint16(0, intRange(value, 0, 0xffff, "u16"), false);
+    this.#put(address, 2);
+  }
+  /** Big-endian. @example `proc.writeI16BE(address, -2)` */
+  writeI16BE(address: number | bigint, value: number): void {
+    this.#view.setInt16(0, intRange(value, -0x8000, 0x7fff, "i16"), false);
+    this.#put(address, 2);
+  }
+  /** Big-endian. @example `proc.writeU32BE(address, 999)` */
+  writeU32BE(address: number | bigint, value: number): void {
+    this.#view.setUint32(0, intRange(value, 0, 0xffffffff, "u32"), false);
+    this.#put(address, 4);
+  }
+  /** Big-endian. @example `proc.writeI32BE(address, -1)` */
+  writeI32BE(address: number | bigint, value: number): void {
+    this.#view.setInt32(0, intRange(value, -0x80000000, 0x7fffffff, "i32"), false);
+    this.#put(address, 4);
+  }
+  /** Big-endian. @example `proc.writeU64BE(address, 1n << 40n)` */
+  writeU64BE(address: number | bigint, value: bigint | number): void {
+    this.#view.setBigUint64(0, bigRange(value, false), false);
+    this.#put(address, 8);
+  }
+  /** Big-endian. @example `proc.writeI64BE(address, -1n)` */
+  writeI64BE(address: number | bigint, value: bigint | number): void {
+    this.#view.setBigInt64(0, bigRange(value, true), false);
+    this.#put(address, 8);
+  }
+  /** Big-endian. @example `proc.writeF32BE(address, 1.5)` */
+  writeF32BE(address: number | bigint, value: number): void {
+    if (typeof value !== "number") throw new TypeError("value must be a number");
+    this.#view.setFloat32(0, value, false);
+    this.#put(address, 4);
+  }
+  /** Big-endian. @example `proc.writeF64BE(address, Math.PI)` */
+  writeF64BE(address: number | bigint, value: number): void {
+    if (typeof value !== "number") throw new TypeError("value must be a number");
+    this.#view.setFloat64(0, value, false);
+    this.#put(address, 8);
   }
 
   // ---- memory map ----------------------------------------------------------
 
   /**
-   * The target's mappings, from `/proc/PID/maps`.
+   * The target's mappings, from `/proc/PID/maps`, after a {@link probe} of the target.
    *
-   * @throws {ProcessVmError} `ESRCH` when the process is gone.
+   * @throws {ProcessVmError} `ESRCH` when the process is gone (a zombie too), `EPERM` without permission.
    * @example
    * ```ts
    * const writable = proc.maps().filter((r) => r.writable && r.kind !== "file");
    * ```
    */
   maps(): Region[] {
+    // A zombie's maps read empty and a forbidden one EACCES: the probe says what a read would.
+    this.probe();
     let text: string;
     try {
       text = readFileSync(`/proc/${this.pid}/maps`, "utf8");
@@ -594,7 +856,8 @@ export class Process {
   }
 
   /**
-   * A {@link RemoteWriter} over `ranges` of this process.
+   * A {@link RemoteWriter} over `ranges` of this process. Each `write()` first
+   * checks that the pid still runs the same program ({@link verify}).
    *
    * @example
    * ```ts
@@ -602,7 +865,7 @@ export class Process {
    * ```
    */
   writer(ranges: readonly RemoteRange[]): RemoteWriter {
-    return new RemoteWriter(this.pid, ranges);
+    return guardWriter(new RemoteWriter(this.pid, ranges), () => this.verify());
   }
 
   // ---- scanner -------------------------------------------------------------
@@ -730,7 +993,9 @@ export class Process {
   }
 
   /**
-   * Closes `/proc/PID/mem` if a forced write opened it. The object stays usable.
+   * Closes the descriptors this object holds: `/proc/PID/mem` (the one a
+   * forced write opened, and the one that keeps the identity) and the pidfd.
+   * The object stays usable; {@link verify} then compares start times only.
    *
    * @example
    * ```ts
@@ -742,6 +1007,7 @@ export class Process {
       closeSync(this.#memFd);
       this.#memFd = -1;
     }
+    this.#closeIdentity();
   }
 
   [Symbol.dispose](): void {

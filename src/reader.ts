@@ -6,9 +6,9 @@
  */
 import { ProcessVmError } from "./errors.ts";
 import { IOV_MAX, IovecTable } from "./ffi/iovec.ts";
-import { addressOf, lastErrno, PAGE_SIZE } from "./ffi/libc.ts";
+import { addressOf, lastErrno, PAGE_SIZE, pinnedBuffer } from "./ffi/libc.ts";
 import { nativeTransfer, type RemoteRange, type TransferSyscall } from "./syscall.ts";
-import { checkAddress, checkLength, checkPid } from "./validate.ts";
+import { checkAddress, checkLength, checkPid, describe } from "./validate.ts";
 
 const EFAULT = 14;
 const TWO_32 = 4294967296;
@@ -39,12 +39,12 @@ interface Layout {
 }
 
 function normalize(ranges: readonly RemoteRange[]): { address: (number | bigint)[]; length: number[] } {
-  if (!Array.isArray(ranges)) throw new TypeError("ranges must be an array of { address, length }");
+  if (!Array.isArray(ranges)) throw new TypeError(`ranges must be an array of { address, length } (got ${describe(ranges)})`);
   const address: (number | bigint)[] = new Array(ranges.length);
   const length: number[] = new Array(ranges.length);
   for (let i = 0; i < ranges.length; i++) {
     const range = ranges[i];
-    if (typeof range !== "object" || range === null) throw new TypeError(`ranges[${i}] must be an object { address, length }`);
+    if (typeof range !== "object" || range === null) throw new TypeError(`ranges[${i}] must be an object { address, length } (got ${describe(range)})`);
     address[i] = checkAddress(range.address, `ranges[${i}].address`);
     length[i] = checkLength(range.length, `ranges[${i}].length`);
   }
@@ -107,8 +107,13 @@ abstract class RemoteBatch {
   readonly pid: number;
   /** Number of ranges. */
   readonly count: number;
-  /** The arena that every view points into. */
-  readonly buffer: ArrayBuffer;
+  /**
+   * The arena that every view points into. It is a `SharedArrayBuffer`, which
+   * cannot be detached (it has no `transfer()`, and neither `postMessage` nor
+   * `structuredClone` can move it): the native address that the iovec tables
+   * hold stays the arena's for as long as this object lives.
+   */
+  readonly buffer: SharedArrayBuffer;
   /** One view per range, in the order the ranges were given; the same objects on every call. */
   readonly views: readonly Uint8Array[];
   /**
@@ -128,6 +133,8 @@ abstract class RemoteBatch {
   readonly #local: IovecTable;
   readonly #remote: IovecTable;
   #scratch: { local: IovecTable; remote: IovecTable } | undefined;
+  /** Native address of the arena. */
+  readonly #arena: number;
   #completedCount = 0;
   /** Sum of span lengths: what one complete transfer returns. */
   readonly #total: number;
@@ -141,7 +148,11 @@ abstract class RemoteBatch {
     this.#length = length;
     this.count = address.length;
     const L = (this.#L = layout(address, length, gap, sort));
-    this.buffer = new ArrayBuffer(Math.max(8, L.arenaSize));
+    try {
+      this.buffer = pinnedBuffer(Math.max(8, L.arenaSize));
+    } catch {
+      throw new RangeError(`the ranges need an arena of ${L.arenaSize} bytes, more than can be allocated`);
+    }
     this.data = new DataView(this.buffer);
     this.completed = new Uint8Array(new ArrayBuffer(Math.max(1, this.count))).subarray(0, this.count);
     this.views = Object.freeze(address.map((_, i) => new Uint8Array(this.buffer, L.rangeOffset[i]!, length[i]!)));
@@ -149,7 +160,7 @@ abstract class RemoteBatch {
     this.#total = L.spanLength.reduce((sum, len) => sum + len, 0);
     this.#local = new IovecTable(spans);
     this.#remote = new IovecTable(spans);
-    const arena = addressOf(this.buffer);
+    const arena = (this.#arena = addressOf(this.buffer));
     for (let s = 0; s < spans; s++) {
       this.#local.set(s, arena + L.spanOffset[s]!, L.spanLength[s]!);
       this.#remote.setAny(s, L.spanStart[s]!, L.spanLength[s]!);
@@ -163,7 +174,9 @@ abstract class RemoteBatch {
 
   /** Byte offset of range `i` in {@link buffer} / {@link data}. */
   offsetOf(i: number): number {
-    return this.#L.rangeOffset[i]!;
+    const offset = typeof i === "number" ? this.#L.rangeOffset[i] : undefined;
+    if (offset === undefined) throw this.#badAccess(i, 0, 0);
+    return offset;
   }
 
   /** Issues the transfer; returns the number of ranges moved whole. */
@@ -237,7 +250,7 @@ abstract class RemoteBatch {
     const spanOffset = L.spanOffset[s]!;
     const last = L.spanFirst[s + 1]!;
     const scratch = (this.#scratch ??= { local: new IovecTable(1), remote: new IovecTable(1) });
-    const arena = addressOf(this.buffer);
+    const arena = this.#arena;
     let faultAt = start + covered;
     let k = L.spanFirst[s]!;
     let done = 0;
@@ -286,17 +299,21 @@ abstract class RemoteBatch {
     });
   }
 
-  /** Arena offset of `size` bytes at `offset` within range `i`, or a RangeError when they are not inside it. */
+  /** Arena offset of `size` bytes at `offset` within range `i`, or a TypeError/RangeError naming the bad argument. */
   #at(i: number, offset: number, size: number): number {
-    const len = this.#length[i];
-    if (len === undefined || (offset | 0) !== offset || offset < 0 || offset + size > len) {
-      throw new RangeError(
-        len === undefined
-          ? `range index ${i} is not one of the ${this.count} ranges`
-          : `offset ${offset} + ${size} bytes is outside range ${i} (${len} bytes)`,
-      );
+    const len = typeof i === "number" ? this.#length[i] : undefined;
+    if (len === undefined || typeof offset !== "number" || (offset | 0) !== offset || offset < 0 || offset + size > len) {
+      throw this.#badAccess(i, offset, size);
     }
     return (this.#L.rangeOffset[i]! + offset) | 0;
+  }
+
+  #badAccess(i: unknown, offset: unknown, size: number): Error {
+    if (typeof i !== "number") return new TypeError(`range index must be a number (got ${describe(i)})`);
+    const len = this.#length[i];
+    if (len === undefined) return new RangeError(`range index ${describe(i)} is not one of the ${this.count} ranges`);
+    if (typeof offset !== "number") return new TypeError(`offset must be a number (got ${describe(offset)})`);
+    return new RangeError(`offset ${describe(offset)} + ${size} bytes is outside range ${i} (${len} bytes)`);
   }
 
   /** Unsigned byte at `offset` within range `i`. */
@@ -377,7 +394,8 @@ export class RemoteReader extends RemoteBatch {
    */
   constructor(pid: number, ranges: readonly RemoteRange[], options?: RemoteReaderOptions) {
     const gap = options?.coalesce ?? 4096;
-    if (!Number.isInteger(gap) || gap < -1) throw new RangeError(`options.coalesce must be an integer >= -1 (got ${gap})`);
+    if (typeof gap !== "number") throw new TypeError(`options.coalesce must be a number (got ${describe(gap)})`);
+    if (!Number.isInteger(gap) || gap < -1) throw new RangeError(`options.coalesce must be an integer >= -1 (got ${describe(gap)})`);
     super("process_vm_readv", pid, ranges, gap, true);
   }
 
@@ -394,6 +412,21 @@ export class RemoteReader extends RemoteBatch {
   }
 }
 
+let setWriterGuard: (writer: RemoteWriter, guard: () => void) => void = () => {};
+
+/**
+ * Makes `writer` call `guard` before every write (used by `Process.writer()`; not part of the public API).
+ *
+ * @example
+ * ```ts
+ * return guardWriter(new RemoteWriter(pid, ranges), () => proc.verify());
+ * ```
+ */
+export function guardWriter(writer: RemoteWriter, guard: () => void): RemoteWriter {
+  setWriterGuard(writer, guard);
+  return writer;
+}
+
 /**
  * The mirror of {@link RemoteReader}: fill `views[i]` (or use the typed
  * setters on `data` at `offsetOf(i)`), then `write()`. Only ranges that touch
@@ -408,6 +441,15 @@ export class RemoteReader extends RemoteBatch {
  * ```
  */
 export class RemoteWriter extends RemoteBatch {
+  /** Called before each write: a `Process` that made this writer checks its identity there. */
+  #guard: (() => void) | null = null;
+
+  static {
+    setWriterGuard = (writer, guard) => {
+      writer.#guard = guard;
+    };
+  }
+
   /**
    * @param pid Target process id.
    * @param ranges The ranges to write, in the order they are written; `views[i]` belongs to `ranges[i]`.
@@ -418,11 +460,13 @@ export class RemoteWriter extends RemoteBatch {
 
   /**
    * Writes every range from its view. Returns the number of ranges written whole;
-   * `completed` says which.
+   * `completed` says which. A writer made by `Process.writer()` first checks
+   * that the pid still runs the same program (`Process.verify`).
    *
    * @throws {ProcessVmError} `ESRCH` when the process is gone, `EPERM` without permission.
    */
   write(): number {
+    this.#guard?.();
     return this.transfer();
   }
 }

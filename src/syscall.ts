@@ -7,7 +7,7 @@
 import { ProcessVmError } from "./errors.ts";
 import { IOV_MAX, IovecTable } from "./ffi/iovec.ts";
 import { addressOfView, lastErrno, libc } from "./ffi/libc.ts";
-import { checkAddress, checkFlags, checkLength, checkPid, checkView, SSIZE_LIMIT, type ViewParts } from "./validate.ts";
+import { checkAddress, checkFlags, checkLength, checkPid, checkView, describe, SSIZE_LIMIT, viewLength, type ViewParts } from "./validate.ts";
 
 /** A range of the target's address space. */
 export interface RemoteRange {
@@ -132,37 +132,43 @@ function transferv(
 ): number {
   checkPid(pid);
   const f = checkFlags(flags);
-  const locals: readonly unknown[] = Array.isArray(local) ? local : [local];
-  const remotes: readonly unknown[] = Array.isArray(remote) ? remote : [remote];
-
-  // Every check happens before the first transfer.
-  const lBase = new Array<number>(locals.length);
-  const lLen = new Array<number>(locals.length);
-  const lParts = new Array<ViewParts>(locals.length);
-  let lSum = 0;
-  for (let i = 0; i < locals.length; i++) {
-    const parts = checkView(locals[i], Array.isArray(local) ? `local[${i}]` : "local");
-    lParts[i] = parts;
-    lLen[i] = parts.byteLength;
-    lSum += parts.byteLength;
-  }
-  if (lSum >= SSIZE_LIMIT) throw new RangeError("the sum of local lengths overflows ssize_t");
+  const localList = Array.isArray(local);
+  const remoteList = Array.isArray(remote);
+  // First everything that can run the caller's code (array elements, range fields, which may be getters)…
+  const locals: unknown[] = localList ? Array.from(local as readonly unknown[]) : [local];
+  const remotes: readonly unknown[] = remoteList ? (remote as readonly unknown[]) : [remote];
   const rBase = new Array<number | bigint>(remotes.length);
   const rLen = new Array<number>(remotes.length);
   let rSum = 0;
   for (let i = 0; i < remotes.length; i++) {
-    const name = Array.isArray(remote) ? `remote[${i}]` : "remote";
+    const name = remoteList ? `remote[${i}]` : "remote";
     const range = remotes[i];
     if (typeof range !== "object" || range === null) {
-      throw new TypeError(`${name} must be an object { address, length }`);
+      throw new TypeError(`${name} must be an object { address, length } (got ${describe(range)})`);
     }
     rBase[i] = checkAddress((range as RemoteRange).address, `${name}.address`);
     rLen[i] = checkLength((range as RemoteRange).length, `${name}.length`);
     rSum += rLen[i]!;
   }
   if (rSum >= SSIZE_LIMIT) throw new RangeError("the sum of remote lengths overflows ssize_t");
-  // Addresses are taken last, so that nothing can detach or move a buffer in between.
-  for (let i = 0; i < locals.length; i++) lBase[i] = addressOfView(lParts[i]!);
+  // …then the local views, measured once through the engine's own getters: no code of the caller runs
+  // from here to the call, so a getter cannot shrink or detach a buffer after it was measured.
+  const lBase = new Array<number>(locals.length);
+  const lLen = new Array<number>(locals.length);
+  const lParts = new Array<ViewParts>(locals.length);
+  let lSum = 0;
+  for (let i = 0; i < locals.length; i++) {
+    const parts = checkView(locals[i], localList ? `local[${i}]` : "local");
+    lParts[i] = parts;
+    lLen[i] = parts.byteLength;
+    lSum += parts.byteLength;
+  }
+  if (lSum >= SSIZE_LIMIT) throw new RangeError("the sum of local lengths overflows ssize_t");
+  for (let i = 0; i < locals.length; i++) {
+    lBase[i] = addressOfView(lParts[i]!);
+    // The last look before the kernel's: the view still has the length that was measured.
+    if (viewLength(locals[i]) !== lLen[i]) throw new RangeError(`${localList ? `local[${i}]` : "local"} changed length while it was checked`);
+  }
 
   const fn = NATIVE[syscall];
   if (locals.length <= IOV_MAX && remotes.length <= IOV_MAX) {

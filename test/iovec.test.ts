@@ -63,9 +63,9 @@ describe("struct iovec", () => {
     expect(words[1]).toBe(99n);
   });
 
-  test("each table owns an explicitly allocated ArrayBuffer, and entry addresses step by 16", () => {
+  test("each table owns an explicitly allocated SharedArrayBuffer (never detachable), and entry addresses step by 16", () => {
     const table = new IovecTable(4);
-    expect(table.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(table.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(table.buffer.byteLength).toBe(64);
     expect(table.address).toBeGreaterThan(0);
     expect(table.entry(3) - table.entry(0)).toBe(48);

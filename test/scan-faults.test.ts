@@ -176,10 +176,12 @@ test("a long scan on the main thread leaves the event loop free", async () => {
   await populate(r, 96 * MiB);
   let last = performance.now();
   let worst = 0;
+  let ticks = 0;
   const timer = setInterval(() => {
     const now = performance.now();
     worst = Math.max(worst, now - last);
     last = now;
+    ticks++;
   }, 1);
   const started = performance.now();
   // Unaligned range scans are the slowest routine (a DataView read per byte).
@@ -187,7 +189,10 @@ test("a long scan on the main thread leaves the event loop free", async () => {
   const took = performance.now() - started;
   clearInterval(timer);
   expect(took).toBeGreaterThan(50);
-  expect(worst).toBeLessThan(40);
+  // The timer keeps firing through the scan: never held off for a large part of it. (A fixed bound in
+  // milliseconds fails on a machine loaded by other work, where a 1 ms timer can wait 60 ms for a core.)
+  expect(ticks).toBeGreaterThan(10);
+  expect(worst).toBeLessThan(Math.max(40, took / 4));
 });
 
 test("the Worker file is found when the package is imported from another directory", async () => {

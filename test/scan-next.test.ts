@@ -141,12 +141,16 @@ test("int mode, strings and bytes narrow too", async () => {
   await t.cmd(`fill ${r.toString(16)} ${SIZE.toString(16)} 0`);
   await t.write(r + 8, i32(77));
   const s = await scan(proc, "int", 77, { within: within() });
-  expect([...s].map((m) => m.type)).toEqual(["u8", "u16", "u32", "u64"]);
+  expect(s.count).toBe(1);
+  expect([...s][0]!.readings!.map((m) => m.type)).toEqual(["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64"]);
   await t.write(r + 8, i32(77 + 256));
-  await s.next("changed");
-  expect([...s].map((m) => [m.type, m.value])).toEqual([["u16", 333], ["u32", 333], ["u64", 333n]]);
+  await s.next("changed"); // the low byte, 77, did not change
+  expect([...s][0]!.readings!.map((m) => [m.type, m.value, m.previous])).toEqual([
+    ["i16", 333, 77], ["u16", 333, 77], ["i32", 333, 77], ["u32", 333, 77], ["i64", 333n, 77n], ["u64", 333n, 77n],
+  ]);
   await s.next(333);
-  expect(s.count).toBe(3);
+  expect(s.count).toBe(1);
+  expect([...s][0]!.readings!.map((m) => m.type)).toEqual(["i16", "u16", "i32", "u32", "i64", "u64"]);
 
   await t.write(r + 100, new TextEncoder().encode("score"));
   await t.write(r + 200, new TextEncoder().encode("score"));
@@ -212,9 +216,12 @@ describe("review fixes", () => {
     await t.cmd(`fill ${r.toString(16)} ${SIZE.toString(16)} 0`);
     await t.write(r + 0x40, Uint8Array.of(5, 0, 0, 0, 0, 0, 0, 0));
     const s = await scan(proc, "int", 5, { within: [r + 0x40, r + 0x48] });
-    expect(s.count).toBe(4);
+    expect(s.count).toBe(1);
     await t.write(r + 0x40, new Uint8Array(8).fill(0xff));
-    await s.next(-1);
-    expect([...s].map((m) => [m.type, m.value])).toEqual([["u8", 255], ["u16", 65535], ["u32", 4294967295], ["u64", 2n ** 64n - 1n]]);
+    await s.next(-1); // -1 fits the signed readings only, as in scanmem
+    expect([...s][0]!.readings!.map((m) => [m.type, m.value])).toEqual([["i8", -1], ["i16", -1], ["i32", -1], ["i64", -1n]]);
+    s.undo();
+    await s.next(255); // the unsigned 8-bit reading
+    expect([...s][0]!.readings!.map((m) => [m.type, m.value])).toEqual([["u8", 255]]);
   });
 });

@@ -175,8 +175,12 @@ describe("next scans match the reference", () => {
         [{ lt: a }, (v) => v < a],
       ];
       if (!float(type)) {
-        ops.push([{ increasedBy: by }, (v, off) => (v as number) - (old(off) as number) === by]);
-        ops.push([{ decreasedBy: by }, (v, off) => (old(off) as number) - (v as number) === by]);
+        // 32 and 64 bits wrap around, 8 and 16 bits do not (as scanmem's C arithmetic).
+        const bits = size * 8;
+        const wrap = (x: bigint) => (bits >= 32 ? BigInt.asUintN(bits, x) : x);
+        const step = wrap(BigInt(by));
+        ops.push([{ increasedBy: by }, (v, off) => wrap(BigInt(v) - BigInt(old(off))) === step]);
+        ops.push([{ decreasedBy: by }, (v, off) => wrap(BigInt(old(off)) - BigInt(v)) === step]);
       } else {
         ops.push([{ increasedBy: 1, tolerance: 0.5 }, (v, off) => Math.abs((v as number) - (old(off) as number) - 1) <= 0.5]);
       }

@@ -131,25 +131,27 @@ describe("int mode, strings and bytes", () => {
     r = await t.map(8192);
   });
 
-  test('"int" finds a value at every width that holds it', async () => {
+  test('"int" finds a value at every width that holds it, each address once', async () => {
     await t.cmd(`fill ${r.toString(16)} 2000 0`);
     await t.write(r + 16, encode("u8", 200)); // as u8, u16, u32, u64 (zeros above)
     await t.write(r + 40, encode("i32", 200)); // same
     await t.write(r + 67, encode("u8", 200)); // only as u8 (odd address)
     await t.cmd(`fill ${r.toString(16)} ${(8).toString(16)} ff`);
     const s = await scan(proc, "int", 200, { within: [r, r + 8192] });
-    const pairs = [...s].map((m) => [m.address - r, m.type]);
-    expect(pairs).toEqual([
-      [16, "u8"], [16, "u16"], [16, "u32"], [16, "u64"],
-      [40, "u8"], [40, "u16"], [40, "u32"], [40, "u64"],
-      [67, "u8"],
+    // 200 fits u8 but not i8, and both readings of the wider widths (same bits there).
+    const readings = [...s].map((m) => [m.address - r, m.type, m.readings!.map((x) => x.type)]);
+    expect(readings).toEqual([
+      [16, "u64", ["u8", "i16", "u16", "i32", "u32", "i64", "u64"]],
+      [40, "u64", ["u8", "i16", "u16", "i32", "u32", "i64", "u64"]],
+      [67, "u8", ["u8"]],
     ]);
-    expect(s.count).toBe(9);
+    expect(s.count).toBe(3);
+    expect(Array.from(s.addresses())).toEqual([r + 16, r + 40, r + 67]);
     const neg = await scan(proc, "int", -1, { within: [r, r + 8192] });
     expect([...neg].map((m) => [m.address - r, m.type])).toEqual([
-      [0, "i8"], [0, "i16"], [0, "i32"], [0, "i64"], [1, "i8"], [2, "i8"], [2, "i16"], [3, "i8"],
-      [4, "i8"], [4, "i16"], [4, "i32"], [5, "i8"], [6, "i8"], [6, "i16"], [7, "i8"],
+      [0, "i64"], [1, "i8"], [2, "i16"], [3, "i8"], [4, "i32"], [5, "i8"], [6, "i16"], [7, "i8"],
     ]);
+    expect(neg.count).toBe(8);
   });
 
   test("UTF-8 and UTF-16LE strings", async () => {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { addressOf } from "./libc.ts";
+import { addressOf, pinnedBuffer } from "./libc.ts";
 
 /**
  * `sizeof(struct iovec)` on 64-bit Linux.
@@ -40,8 +40,9 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
 }
 
 /**
- * A fixed-capacity table of iovec entries. The backing `ArrayBuffer` is owned
- * by the table, so `address` stays valid for as long as the table is reachable.
+ * A fixed-capacity table of iovec entries. The backing `SharedArrayBuffer` is
+ * owned by the table and cannot be detached, so `address` stays valid for as
+ * long as the table is reachable.
  *
  * @example
  * ```ts
@@ -53,15 +54,15 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
 export class IovecTable {
   /** Number of entries the table holds. */
   readonly capacity: number;
-  /** The packed entries. */
-  readonly buffer: ArrayBuffer;
+  /** The packed entries (shared memory: it cannot be detached while `address` is in use). */
+  readonly buffer: SharedArrayBuffer;
   /** Native address of entry 0. */
   readonly address: number;
   readonly #words: Uint32Array;
 
   constructor(capacity: number) {
     this.capacity = capacity;
-    this.buffer = new ArrayBuffer(Math.max(1, capacity) * IOVEC_SIZE);
+    this.buffer = pinnedBuffer(Math.max(1, capacity) * IOVEC_SIZE);
     this.#words = new Uint32Array(this.buffer);
     this.address = addressOf(this.buffer);
   }

@@ -59,6 +59,27 @@ const SYMBOLS = {
     ],
     returns: "i32",
   },
+  /** long syscall(long number, ...): used with integer arguments only, for pidfd_open and pidfd_send_signal */
+  syscall: {
+    args: [
+      "i64", // long number
+      "i64", // first argument
+      "i64", // second argument
+      "i64", // third argument (a pointer, passed as 0)
+      "i64", // fourth argument
+    ],
+    returns: FFIType.i64_fast, // long
+  },
+  /** ssize_t pread(int fd, void *buf, size_t count, off_t offset) */
+  pread: {
+    args: [
+      "i32", // int fd
+      "ptr", // void *buf
+      "u64", // size_t count
+      "i64", // off_t offset
+    ],
+    returns: FFIType.i64_fast, // ssize_t
+  },
   /** int mprotect(void *addr, size_t len, int prot) */
   mprotect: {
     args: [
@@ -154,6 +175,72 @@ export function addressOf(buffer: ArrayBufferLike, byteOffset = 0): number {
 export function addressOfView(view: { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }): number {
   if (view.byteLength === 0) return 0;
   return addressOf(view.buffer, view.byteOffset);
+}
+
+/**
+ * Memory whose native address may be cached: a `SharedArrayBuffer`, which no
+ * caller can detach (it has no `transfer()`, and `postMessage`/`structuredClone`
+ * cannot move it), so an address taken once stays valid while it is reachable.
+ *
+ * @example
+ * ```ts
+ * const arena = pinnedBuffer(4096);
+ * const address = addressOf(arena); // safe to keep in an iovec table
+ * ```
+ */
+export function pinnedBuffer(length: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(length);
+}
+
+/**
+ * `pread(fd, buf, count, offset)` into native memory at `address`: the byte
+ * count, or `-errno` on failure (errno read at once, and only then).
+ *
+ * @example
+ * ```ts
+ * const r = preadAt(memFd, scratchAddress, 1, 0); // 0: the image is gone; -5 (EIO): it lives
+ * ```
+ */
+export function preadAt(fd: number, address: number, count: number, offset: number): number {
+  const result = libc.pread(fd, address as unknown as Pointer, count, offset) as number;
+  return result === -1 ? -lastErrno() : result;
+}
+
+/** `SYS_pidfd_open` and `SYS_pidfd_send_signal`: the same numbers on x86-64 and aarch64 (Linux 5.3+). */
+const SYS_PIDFD_OPEN = 434;
+const SYS_PIDFD_SEND_SIGNAL = 424;
+
+/**
+ * `pidfd_open(pid, 0)`: a descriptor that refers to this one process, not to
+ * whichever process later gets its pid. Returns the descriptor, or `-errno`
+ * (`-ENOSYS` before Linux 5.3). Close it with `closeSync`.
+ *
+ * @example
+ * ```ts
+ * const fd = pidfdOpen(pid);
+ * if (fd >= 0) console.log(pidfdAlive(fd)); // true while that very process lives
+ * ```
+ */
+export function pidfdOpen(pid: number): number {
+  const fd = libc.syscall(SYS_PIDFD_OPEN, pid, 0, 0, 0) as number;
+  return fd === -1 ? -lastErrno() : fd;
+}
+
+/**
+ * Whether the process of a pidfd still exists (signal 0 through
+ * `pidfd_send_signal`): `true`, `false` once it has exited (even when its pid
+ * was reused), or `null` when the kernel cannot tell.
+ *
+ * @example
+ * ```ts
+ * if (pidfdAlive(fd) === false) console.log("exited; the pid may belong to another process now");
+ * ```
+ */
+export function pidfdAlive(fd: number): boolean | null {
+  const r = libc.syscall(SYS_PIDFD_SEND_SIGNAL, fd, 0, 0, 0) as number;
+  if (r === 0) return true;
+  const errno = lastErrno();
+  return errno === 3 /* ESRCH */ ? false : errno === 1 /* EPERM: it exists */ ? true : null;
 }
 
 /** An `ArrayBuffer` over native memory owned by someone else (used by test fixtures over mmap'd pages). */

@@ -39,7 +39,7 @@ export type Matcher =
  * never read (pages of private anonymous mappings that are neither present nor swapped). `null`: everything exists.
  */
 export type Task =
-  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null }
+  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null; addressesOnly?: boolean }
   | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer }
   | {
     kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null;
@@ -269,13 +269,14 @@ function patternOf(m: Matcher): PatternMatcher {
 
 function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResult {
   const { pid, matcher, width: w, align, pieces } = task;
-  const out = new Out(w);
+  // Pattern scans return addresses only: keeping each match's bytes would cost width bytes per match.
+  const out = new Out(task.addressesOnly ? 0 : w);
   let bytes = 0;
   let skipped = 0;
   const spec = matcher.kind === "numeric" ? matcher.spec : null;
   const needle = spec ? exactNeedle(spec) : null;
   const needleBuf = needle ? Buffer.from(needle) : null;
-  const fast = spec !== null && align === w;
+  const fast = spec !== null && align === w && spec.big !== true;
   const aligned = spec && fast ? alignedRoutine(spec) : null;
   const unaligned = spec && !fast ? unalignedRoutine(spec) : null;
   const arr = spec ? s.array(spec.type) : null;
@@ -388,7 +389,7 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
   let routine: (from: number, to: number, base: number, delta: number, local: boolean) => number;
   if (matcher.kind === "numeric") {
     const spec = matcher.spec;
-    if (align === w) {
+    if (align === w && spec.big !== true) {
       const f = snapshotAlignedRoutine(spec);
       const cur = s.array(spec.type);
       const snapArr = snap ? new ARRAY[spec.type](snap, 0, Math.floor(snap.byteLength / w)) : null;
@@ -479,7 +480,8 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
     ({ addresses: A.subarray(0, oc), values: V.subarray(0, oc * w), count: oc, bytes, skipped, resident: s.transferred, zeroed: s.zeroed });
   const numeric = matcher.kind === "numeric" ? matcher.spec : null;
   const span = numeric ? nextSpanRoutine(numeric) : null;
-  const old = numeric ? new ARRAY[numeric.type](values.buffer, values.byteOffset, values.byteLength / w) : values;
+  const old = numeric?.big ? new DataView(values.buffer, values.byteOffset, values.byteLength)
+    : numeric ? new ARRAY[numeric.type](values.buffer, values.byteOffset, values.byteLength / w) : values;
   const pattern = matcher.kind === "bytes" ? matcher.pattern : null;
   const op = matcher.kind === "bytes" ? matcher.op : "any";
   // Bytes: the same contract as the numeric routine, one match at a time.

@@ -15,9 +15,9 @@
  * @module
  */
 export { scan, findPattern, Scan } from "./scan.ts";
-export type { ScanOptions, StepOptions, PatternScanOptions, ScanMatch, ScanExitError, ScanStats } from "./scan.ts";
-export { parseQuery } from "./query.ts";
-export type { ScanValueType, FirstQuery, NextQuery, Query, Numeric } from "./query.ts";
+export type { ScanOptions, StepOptions, PatternScanOptions, ScanMatch, ScanReading, ScanExitError, ScanStats } from "./scan.ts";
+export { parseQuery, isEitherSign, EITHER_SIGN_READINGS } from "./query.ts";
+export type { ScanValueType, EitherSignType, FirstQuery, NextQuery, Query, Numeric } from "./query.ts";
 export { compilePattern, patternFromBytes } from "./pattern.ts";
 export type { CompiledPattern } from "./pattern.ts";
 export { PatternSyntaxError } from "./errors.ts";

@@ -8,6 +8,7 @@
  * @module
  */
 import { PatternSyntaxError } from "./errors.ts";
+import { describe } from "../validate.ts";
 
 /** A compiled pattern: plain data, so that it can be posted to a Worker. */
 export interface CompiledPattern {
@@ -103,8 +104,26 @@ function* tokens(text: string, base: number): Generator<{ token: string; at: num
  * ```
  */
 export function patternFromBytes(bytes: ArrayLike<number>, mask?: ArrayLike<number>, source = ""): CompiledPattern {
-  if (bytes.length === 0) throw new RangeError("a pattern needs at least one byte");
-  return fromBytes(Array.from(bytes), mask ? Array.from(mask) : new Array<number>(bytes.length).fill(0xff), source);
+  const b = byteList(bytes, "bytes");
+  if (b.length === 0) throw new RangeError("a pattern needs at least one byte");
+  const m = mask === undefined || mask === null ? new Array<number>(b.length).fill(0xff) : byteList(mask, "mask");
+  if (m.length !== b.length) throw new RangeError(`mask has ${m.length} bytes for ${b.length} pattern bytes`);
+  if (typeof source !== "string") throw new TypeError(`source must be a string (got ${describe(source)})`);
+  return fromBytes(b, m, source);
+}
+
+/** The elements of an array-like of bytes (0 to 255), or a TypeError/RangeError naming `name`. */
+function byteList(list: unknown, name: string): number[] {
+  if (typeof list !== "object" || list === null || typeof (list as ArrayLike<number>).length !== "number") {
+    throw new TypeError(`${name} must be an array or a Uint8Array of bytes (got ${describe(list)})`);
+  }
+  const length = (list as ArrayLike<unknown>).length;
+  if (!Number.isSafeInteger(length) || length < 0 || length > 2 ** 30) throw new RangeError(`${name}.length must be an integer from 0 to 2^30 (got ${describe(length)})`);
+  const out = Array.from(list as ArrayLike<unknown>);
+  out.forEach((v, i) => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 255) throw new RangeError(`${name}[${i}] must be a byte from 0 to 255 (got ${describe(v)})`);
+  });
+  return out as number[];
 }
 
 function fromBytes(bytes: number[], mask: number[], source: string): CompiledPattern {

@@ -9,14 +9,62 @@
  * @module
  */
 import { checkValue, VALUE_SIZE, type ValueType } from "../types.ts";
+import { describe } from "../validate.ts";
 
 /**
- * What a scan looks for: a numeric {@link ValueType}, `"int"` (any integer
- * width, like scanmem's default: `i8`, `i16`, `i32` and `i64` at once, each at
- * its natural alignment, read as unsigned when the query is non-negative),
- * `"bytes"` (a pattern with wildcards) or `"string"` (text, UTF-8 or UTF-16LE).
+ * An integer of a fixed width read both ways, as scanmem's `int8` … `int64`:
+ * each address is read as the signed and as the unsigned integer of that
+ * width, and a reading takes part in a step only when the query's values fit
+ * its type (see {@link ScanValueType}).
  */
-export type ScanValueType = ValueType | "int" | "bytes" | "string";
+export type EitherSignType = "int8" | "int16" | "int32" | "int64";
+
+/**
+ * What a scan looks for: a numeric {@link ValueType}; `"int8"` … `"int64"`
+ * (an integer of that width, signed or unsigned: {@link EitherSignType});
+ * `"int"` (any integer width, like scanmem's default: `int8` to `int64` at
+ * once, each at its natural alignment); `"bytes"` (a pattern with wildcards)
+ * or `"string"` (text, UTF-8 or UTF-16LE).
+ *
+ * In the either-sign types (`int`, `int8` … `int64`), as in scanmem, each
+ * address has up to two readings per width (`i8` and `u8`, …). A query with
+ * values (`=`, `!=`, `<`, `>`, ranges, `+ n`, `- n`) tries only the readings
+ * that can hold every value of the query: `"100..1000"` leaves the 8-bit
+ * readings out, `"< 133"` the `i8` one, `"= -1"` the unsigned ones. A value
+ * query tries every such reading at every address still matching; a query
+ * against the old value (`changed`, `increased`, `+ n`…) only the readings
+ * that matched at the previous step. An address counts once, whatever the
+ * readings that match there.
+ */
+export type ScanValueType = ValueType | EitherSignType | "int" | "bytes" | "string";
+
+/**
+ * The readings of an either-sign scan type, narrowest first, signed before unsigned.
+ *
+ * @example
+ * ```ts
+ * EITHER_SIGN_READINGS.int16; // ["i16", "u16"]
+ * ```
+ */
+export const EITHER_SIGN_READINGS: Readonly<Record<EitherSignType | "int", readonly ValueType[]>> = Object.freeze({
+  int8: ["i8", "u8"],
+  int16: ["i16", "u16"],
+  int32: ["i32", "u32"],
+  int64: ["i64", "u64"],
+  int: ["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64"],
+});
+
+/**
+ * Whether `type` is `"int"` or one of `"int8"` … `"int64"`.
+ *
+ * @example
+ * ```ts
+ * isEitherSign("int32"); // true
+ * ```
+ */
+export function isEitherSign(type: unknown): type is EitherSignType | "int" {
+  return typeof type === "string" && Object.hasOwn(EITHER_SIGN_READINGS, type);
+}
 
 /** A number, or a bigint for 64-bit integers. */
 export type Numeric = number | bigint;
@@ -42,10 +90,13 @@ export type FirstQuery =
 /**
  * Next-scan query: the value forms of {@link FirstQuery}, or compared with the
  * value at the previous scan: `"changed"`, `"unchanged"`, `"increased"`,
- * `"decreased"`, `{ increasedBy: n }`, `{ decreasedBy: n }`.
+ * `"decreased"`, `{ increasedBy: n }`, `{ decreasedBy: n }`; or `"update"`
+ * (keep every match and refresh the values a later step compares with, as
+ * scanmem's `update`).
  */
 export type NextQuery =
   | Numeric
+  | "update"
   | "changed"
   | "unchanged"
   | "increased"
@@ -62,7 +113,7 @@ export type NextQuery =
 /** Every query form that {@link parseQuery} returns. */
 export type Query = FirstQuery | NextQuery;
 
-/** Comparison operators of the routines. */
+/** Comparison operators of the routines (`any`: every position, as `"unknown"` and `"update"`). */
 export type Op =
   | "eq" | "ne" | "gt" | "lt" | "range" | "any"
   | "changed" | "unchanged" | "increased" | "decreased" | "increasedBy" | "decreasedBy";
@@ -78,6 +129,11 @@ export interface NumericSpec {
   b: Numeric;
   /** Absolute tolerance for float comparisons (0: exact). */
   tol: number;
+  /** Float `eq`/`ne` with a tolerance: the bounds matched (the value ± tolerance, widened to include the value rounded to the type). */
+  lo?: number;
+  hi?: number;
+  /** Values are big-endian in memory. */
+  big?: boolean;
 }
 
 const NUMBER = /^[+-]?(0x[0-9a-f]+|\d+(\.\d*)?(e[+-]?\d+)?|\.\d+(e[+-]?\d+)?|inf(inity)?|nan)$/i;
@@ -110,12 +166,14 @@ function parseNumber(text: string): { value: Numeric; tolerance: number } | null
  * Parses a scanmem-style query:
  * `"5"`, `"= 5"`, `"!= 5"`, `"> 5"`, `"< 5"`, `"1..10"`, `"?"` (unknown),
  * `"="` / `"unchanged"`, `"!="` / `"changed"`, `">"` / `"+"` / `"increased"`,
- * `"<"` / `"-"` / `"decreased"`, `"+ 5"` (increased by 5), `"- 5"` (decreased by 5).
+ * `"<"` / `"-"` / `"decreased"`, `"+ 5"` (increased by 5), `"- 5"` (decreased by 5),
+ * `"update"` (keep every match, refresh its value).
  * Integers beyond 2^53 become bigints; hex (`0x1f`) is accepted. A decimal
  * number carries a tolerance of half a unit of its last digit (`"1.5"`: ±0.05),
  * used by float scans (Cheat Engine's "rounded" match; integer scans ignore it).
  *
  * @throws {SyntaxError} when the text is not a query.
+ * @throws {RangeError} for a reversed range (`"10..1"`), naming its bounds.
  * @example
  * ```ts
  * import { parseQuery } from "process-vm";
@@ -133,6 +191,7 @@ export function parseQuery(text: string): Query {
     "!=": "changed", changed: "changed",
     ">": "increased", "+": "increased", increased: "increased",
     "<": "decreased", "-": "decreased", decreased: "decreased",
+    update: "update",
   };
   const word = words[t.toLowerCase()];
   if (word !== undefined) return word;
@@ -144,6 +203,7 @@ export function parseQuery(text: string): Query {
   if (range && !/^[+-]?\d*\.\d*$/.test(t)) {
     const min = num(range[1]!).value;
     const max = num(range[2]!).value;
+    checkRange(min, max, text.trim());
     return { min, max };
   }
   const op = /^(==|=|!=|>|<|\+|-)\s+(.+)$/.exec(t) ?? /^(==|!=|=|>|<)(.+)$/.exec(t);
@@ -160,6 +220,14 @@ export function parseQuery(text: string): Query {
   }
   const { value, tolerance } = num(t);
   return tolerance > 0 ? { eq: value, tolerance } : { eq: value };
+}
+
+/** A range whose minimum is above its maximum is a mistake, not an empty scan. */
+function checkRange(min: Numeric, max: Numeric, text?: string): void {
+  if (min > max) {
+    const shown = text === undefined ? `{ min: ${String(min)}, max: ${String(max)} }` : `"${text}"`;
+    throw new RangeError(`reversed range ${shown}: the minimum ${String(min)} is above the maximum ${String(max)}`);
+  }
 }
 
 function isObject(q: unknown): q is Record<string, unknown> {
@@ -181,12 +249,12 @@ export interface RawQuery {
 export function rawQuery(query: unknown): RawQuery {
   let q = query;
   if (typeof q === "string") {
-    const words = ["unknown", "changed", "unchanged", "increased", "decreased"];
+    const words = ["unknown", "changed", "unchanged", "increased", "decreased", "update"];
     q = words.includes(q) ? q : parseQuery(q);
   }
   if (typeof q === "number" || typeof q === "bigint") return { op: "eq", a: q };
-  if (typeof q === "string") return { op: q === "unknown" ? "any" : (q as Op) };
-  if (!isObject(q)) throw new TypeError(`invalid query ${String(query)}`);
+  if (typeof q === "string") return { op: q === "unknown" || q === "update" ? "any" : (q as Op) };
+  if (!isObject(q)) throw new TypeError(`invalid query ${describe(query)}`);
   const tol = q.tolerance === undefined ? undefined : Number(q.tolerance);
   if (tol !== undefined && !(tol >= 0)) throw new RangeError("tolerance must be a number >= 0");
   const n = (k: string): Numeric => {
@@ -198,7 +266,12 @@ export function rawQuery(query: unknown): RawQuery {
   if ("ne" in q) return { op: "ne", a: n("ne"), tolerance: tol };
   if ("gt" in q) return { op: "gt", a: n("gt") };
   if ("lt" in q) return { op: "lt", a: n("lt") };
-  if ("min" in q || "max" in q) return { op: "range", a: n("min"), b: n("max") };
+  if ("min" in q || "max" in q) {
+    const min = n("min");
+    const max = n("max");
+    checkRange(min, max);
+    return { op: "range", a: min, b: max };
+  }
   if ("increasedBy" in q) return { op: "increasedBy", a: n("increasedBy"), tolerance: tol };
   if ("decreasedBy" in q) return { op: "decreasedBy", a: n("decreasedBy"), tolerance: tol };
   throw new TypeError(`invalid query ${JSON.stringify(q, (_, v) => (typeof v === "bigint" ? `${v}n` : v))}`);
@@ -224,70 +297,104 @@ function toType(type: ValueType, v: Numeric): Numeric {
 
 /**
  * Turns a raw query into a spec for `type`, or `null` when nothing can match
- * (an integer query value outside the type, or a NaN). The value of an `eq`
- * against a float type is rounded to the type (so `0.1` finds the `f32` 0.1)
- * when the tolerance is 0, and so are the bounds of `gt`, `lt` and `range`
- * (so `"0.1..0.2"` includes the `f32` 0.2). Integer types ignore tolerances.
+ * (an integer query value outside the type, or a NaN).
  *
- * @param strict throw a RangeError for an `eq` value outside the type instead of returning null.
+ * Floats: the value of an `eq`/`ne` is rounded to the type (so `0.1` finds the
+ * `f32` 0.1), and so are the bounds of `gt`, `lt` and `range` (so
+ * `"0.1..0.2"` includes the `f32` 0.2). A tolerance (from a text query's
+ * digits, the query or the options) widens the match around the value typed,
+ * and always includes the value rounded to the type: `"3.7000001"` still
+ * finds the `f32` 3.7.
+ *
+ * Integers ignore tolerances. `+ n` and `- n` wrap around at 32 and 64 bits
+ * (the step is taken modulo 2^32 or 2^64) and not at 8 and 16 bits, where the
+ * difference must be exact: scanmem compares `new == old + n` in C, where
+ * 8- and 16-bit operands are promoted to `int` and 32- and 64-bit ones wrap.
+ *
+ * @param strict a fixed type: throw a RangeError for an `eq` value or a step outside the type instead of returning null.
+ * @param reading a reading of an either-sign type (scanmem's flags): `null` unless every value of the query fits `type`.
+ * @param big the values are big-endian.
  */
-export function numericSpec(type: ValueType, raw: RawQuery, defaultTolerance: number | undefined, strict: boolean): NumericSpec | null {
+export function numericSpec(
+  type: ValueType,
+  raw: RawQuery,
+  defaultTolerance: number | undefined,
+  strict: boolean,
+  reading = false,
+  big = false,
+): NumericSpec | null {
   const float = isFloat(type);
   const tol = float ? raw.tolerance ?? defaultTolerance ?? 0 : 0;
-  let op = raw.op;
-  let a: Numeric = raw.a ?? 0;
-  let b: Numeric = raw.b ?? 0;
+  const op = raw.op;
+  const make = (o: Op, a: Numeric, b: Numeric, extra?: Partial<NumericSpec>): NumericSpec => {
+    const spec: NumericSpec = { type, op: o, a, b, tol, ...extra };
+    if (big) spec.big = true;
+    return spec;
+  };
+  const zero = is64(type) ? 0n : 0;
   if (op === "changed" || op === "unchanged") {
     // Compared bit for bit, as the unsigned integer of the same width.
     const bits: Record<number, ValueType> = { 1: "u8", 2: "u16", 4: "u32", 8: "u64" };
-    return { type: bits[VALUE_SIZE[type]]!, op, a: 0, b: 0, tol: 0 };
+    const u = bits[VALUE_SIZE[type]]!;
+    const spec: NumericSpec = { type: u, op, a: is64(u) ? 0n : 0, b: is64(u) ? 0n : 0, tol: 0 };
+    if (big) spec.big = true;
+    return spec;
   }
-  if (op === "increased" || op === "decreased" || op === "any") return { type, op, a: is64(type) ? 0n : 0, b: is64(type) ? 0n : 0, tol };
+  if (op === "increased" || op === "decreased" || op === "any") return make(op, zero, zero);
   if (float) {
-    a = Number(a);
-    b = Number(b);
-    if (Number.isNaN(a) || Number.isNaN(b)) return op === "ne" ? { type, op: "any", a: 0, b: 0, tol } : null;
-    if (tol === 0 && type === "f32" && op !== "increasedBy" && op !== "decreasedBy") {
-      // Compare with the f32 nearest each bound, as an f32 in memory holds it: "0.1..0.2" includes the stored 0.2.
-      a = Math.fround(a);
-      b = Math.fround(b);
+    let a = Number(raw.a ?? 0);
+    let b = Number(raw.b ?? 0);
+    if (Number.isNaN(a) || Number.isNaN(b)) return op === "ne" ? make("any", 0, 0) : null;
+    if (op === "increasedBy" || op === "decreasedBy") return make(op, a, b);
+    const round = type === "f32" ? Math.fround : (x: number) => x;
+    if ((op === "eq" || op === "ne") && tol > 0) {
+      // The tolerance widens the value typed; the value rounded to the type always matches.
+      const r = round(a);
+      return make(op, a, b, { lo: Math.min(a - tol, r), hi: Math.max(a + tol, r) });
     }
-    if (op === "range" && a > b) return null;
-    return { type, op, a, b, tol };
+    // Compare with the value nearest each bound, as memory holds it: "0.1..0.2" includes the stored f32 0.2.
+    a = round(a);
+    b = round(b);
+    return make(op, a, b, { tol: 0 });
   }
   // Integer types.
   const [lo, hi] = limits(type);
-  const big = is64(type);
-  const int = (v: Numeric): Numeric | null => {
-    if (typeof v === "bigint") return big ? v : Number(v);
+  const big64 = is64(type);
+  const int = (v: Numeric): Numeric => {
+    if (typeof v === "bigint") return big64 ? v : Number(v);
     if (!Number.isFinite(v)) return v;
-    return big ? (Number.isInteger(v) ? BigInt(v) : v) : v;
+    return big64 ? (Number.isInteger(v) ? BigInt(v) : v) : v;
   };
-  const A = int(a)!;
-  const B = int(b)!;
+  const A = int(raw.a ?? 0);
+  const B = int(raw.b ?? 0);
   const inRange = (v: Numeric) => v >= lo && v <= hi;
+  const isInt = (v: Numeric) => typeof v === "bigint" || Number.isInteger(v);
+  if (reading) {
+    // scanmem's flags: a reading takes part only when every value of the query fits its type.
+    if (!inRange(A) || (op === "range" && !inRange(B))) return null;
+  }
+  const any = () => make("any", zero, zero);
   switch (op) {
     case "eq":
     case "ne": {
-      const isInt = typeof A === "bigint" || Number.isInteger(A);
-      if (!isInt || !inRange(A)) {
-        if (strict && op === "eq") checkValue(type, a); // throws with the type's range
-        return op === "eq" ? null : { type, op: "any", a: toType(type, 0), b: toType(type, 0), tol: 0 };
+      if (!isInt(A) || !inRange(A)) {
+        if (strict && op === "eq") checkValue(type, raw.a); // throws with the type's range
+        return op === "eq" ? null : any();
       }
-      return { type, op, a: A, b: toType(type, 0), tol: 0 };
+      return make(op, A, zero);
     }
     case "gt": {
       // v > A  <=>  v >= floor(A) + 1
       const f = typeof A === "bigint" ? A : Math.floor(A);
       if (f >= hi) return null;
-      if (f < lo) return { type, op: "any", a: toType(type, 0), b: toType(type, 0), tol: 0 };
-      return { type, op: "gt", a: toType(type, f), b: toType(type, 0), tol: 0 };
+      if (f < lo) return any();
+      return make("gt", toType(type, f), zero);
     }
     case "lt": {
       const c = typeof A === "bigint" ? A : Math.ceil(A);
       if (c <= lo) return null;
-      if (c > hi) return { type, op: "any", a: toType(type, 0), b: toType(type, 0), tol: 0 };
-      return { type, op: "lt", a: toType(type, c), b: toType(type, 0), tol: 0 };
+      if (c > hi) return any();
+      return make("lt", toType(type, c), zero);
     }
     case "range": {
       let min = typeof A === "bigint" ? A : Math.ceil(A);
@@ -295,48 +402,22 @@ export function numericSpec(type: ValueType, raw: RawQuery, defaultTolerance: nu
       if (min < lo) min = lo;
       if (max > hi) max = hi;
       if (min > max) return null;
-      return { type, op: "range", a: toType(type, min), b: toType(type, max), tol: 0 };
+      return make("range", toType(type, min), toType(type, max));
     }
     case "increasedBy":
     case "decreasedBy": {
-      if (!(typeof A === "bigint" || Number.isInteger(A))) return null;
-      return { type, op, a: toType(type, A), b: toType(type, 0), tol: 0 };
+      if (!isInt(A)) return null;
+      const bits = VALUE_SIZE[type] * 8;
+      const n = BigInt(A);
+      if (n < -(1n << BigInt(bits - 1)) || n >= 1n << BigInt(bits)) {
+        if (strict) throw new RangeError(`a step of ${String(raw.a)} does not fit ${bits} bits (${type})`);
+        return null;
+      }
+      if (bits < 32) return make(op, Number(n), zero); // no wrap-around: the difference is exact
+      // 32 and 64 bits wrap around: the step modulo 2^bits, in the type's own range.
+      const step = type[0] === "i" ? BigInt.asIntN(bits, n) : BigInt.asUintN(bits, n);
+      return make(op, big64 ? step : Number(step), zero);
     }
   }
   return null;
-}
-
-/**
- * In the `"int"` mode, an `eq`/`ne` value that does not fit a part's type but
- * fits the other signedness of the same width is the same bits: `-1` for a
- * `u8` part is 255, `255` for an `i8` part is -1. So a value that changes sign
- * after the first scan is still found.
- */
-export function wrapIntQuery(type: ValueType, raw: RawQuery): RawQuery {
-  if ((raw.op !== "eq" && raw.op !== "ne") || raw.a === undefined || isFloat(type)) return raw;
-  const bits = BigInt(VALUE_SIZE[type] * 8);
-  const signed = type[0] === "i";
-  let v: bigint;
-  try {
-    v = BigInt(raw.a);
-  } catch {
-    return raw; // not an integer: nothing to wrap
-  }
-  const half = 1n << (bits - 1n);
-  if (!signed && v < 0n && v >= -half) v += 1n << bits;
-  else if (signed && v >= half && v < 1n << bits) v -= 1n << bits;
-  else return raw;
-  return { ...raw, a: is64(type) ? v : Number(v) };
-}
-
-/**
- * The sub-type of the `"int"` mode for an integer width: unsigned when the
- * query's values are all non-negative, signed otherwise (and for relative queries).
- */
-export function intModeType(width: 1 | 2 | 4 | 8, raw: RawQuery): ValueType {
-  const values = [raw.a, raw.b].filter((v): v is Numeric => v !== undefined);
-  const negative = values.some((v) => v < 0);
-  const unsigned = values.length > 0 && !negative && raw.op !== "increasedBy" && raw.op !== "decreasedBy";
-  const bits = width * 8;
-  return `${unsigned ? "u" : "i"}${bits}` as ValueType;
 }

@@ -82,6 +82,11 @@ export interface ScanRange {
  * ```
  */
 export function selectRanges(regions: readonly Region[], options: MemoryOptions = {}): ScanRange[] {
+  if (!Array.isArray(regions)) throw new TypeError("regions must be an array of Regions (from parseMaps or proc.maps())");
+  options ??= {};
+  regions.forEach((r, i) => {
+    if (typeof r !== "object" || r === null) throw new TypeError(`regions[${i}] must be a Region (got ${r === null ? "null" : typeof r})`);
+  });
   const perms = permissionTest(options.permissions ?? (options.code ? "r?x?" : options.module ? "r???" : "rw?p"));
   const kinds = options.code ? ["file"] : options.kinds;
   const within = options.within;

@@ -1,8 +1,10 @@
 /**
- * Scan routines: one loop compiled per scan (type × op × alignment), so that
- * the comparison is chosen once per scan and never once per address. Each
- * loop is generated with the comparison inlined, and the query's operands
- * are constants of its closure, so the JIT sees one monomorphic loop.
+ * Scan routines: one loop compiled per scan (type × op × alignment × byte
+ * order), so that the comparison is chosen once per scan and never once per
+ * address. Each loop is generated with the comparison inlined, and the
+ * query's operands are constants of its closure, so the JIT sees one
+ * monomorphic loop. Big-endian values are read through the DataView loops
+ * (the typed-array ones read the machine's order).
  *
  * @module
  */
@@ -32,11 +34,17 @@ export type SnapshotUnalignedRoutine = (dv: DataView, odv: DataView, delta: numb
 /**
  * `(dv, u8, addrs, m0, m1, st, lp, old, outA, outV, c) => c'`: of the matches m in [m0, m1), whose value is
  * at local offset `lp + addrs[m] - st`, those that match against `old[m]`, appended from `c` to `outA` and `outV`.
+ * For big-endian values, `old` is a DataView of the old values' bytes.
  */
 export type NextSpanRoutine = (
   dv: DataView, u8: Uint8Array, addrs: Float64Array, m0: number, m1: number, st: number, lp: number,
-  old: ArrayLike<number | bigint>, outA: Float64Array, outV: Uint8Array, c: number,
+  old: ArrayLike<number | bigint> | DataView, outA: Float64Array, outV: Uint8Array, c: number,
 ) => number;
+
+/** An integer type of 32 bits or fewer (values are exact numbers, differences fit 33 bits). */
+function small(spec: NumericSpec): boolean {
+  return spec.type !== "f32" && spec.type !== "f64" && spec.type !== "i64" && spec.type !== "u64";
+}
 
 /** The comparison as a JS expression over `v` (value) and `o` (old value). */
 function condition(spec: NumericSpec): string {
@@ -48,7 +56,9 @@ function condition(spec: NumericSpec): string {
     case "ne": return float && tol > 0 ? "!(v >= LO && v <= HI)" : "v !== A";
     case "gt": return "v > A";
     case "lt": return "v < A";
-    case "range": return "(v >= A && v <= B)";
+    case "range":
+      // Integers up to 32 bits: one unsigned comparison (v - A wraps below A), no branch on random data.
+      return small(spec) ? "((v - A) >>> 0) <= W" : "(v >= A && v <= B)";
     case "changed": return "v !== o";
     case "unchanged": return "v === o";
     case "increased": return "v > o";
@@ -56,7 +66,17 @@ function condition(spec: NumericSpec): string {
     case "increasedBy":
     case "decreasedBy": {
       const d = spec.op === "increasedBy" ? "(v - o)" : "(o - v)";
-      if (!float) return `${d} === A`;
+      if (!float) {
+        // 32 and 64 bits wrap around (the step was reduced modulo 2^bits); 8 and 16 bits do not (see numericSpec).
+        const sum = spec.op === "increasedBy" ? "(o + A)" : "(o - A)";
+        switch (spec.type) {
+          case "u32": return `v === (${sum} >>> 0)`;
+          case "i32": return `v === (${sum} | 0)`;
+          case "u64": return `v === BigInt.asUintN(64, ${sum})`;
+          case "i64": return `v === BigInt.asIntN(64, ${sum})`;
+          default: return `${d} === A`;
+        }
+      }
       if (tol > 0) return `Math.abs(${d} - A) <= T`;
       // No tolerance given: a difference of floats is exact only by luck, so allow a few units in the last place.
       const eps = spec.type === "f32" ? 2 ** -21 : 2 ** -50;
@@ -68,9 +88,10 @@ function condition(spec: NumericSpec): string {
 function constants(spec: NumericSpec): [string[], unknown[]] {
   const tol = spec.tol;
   const a = spec.a;
-  const lo = typeof a === "number" ? a - tol : 0;
-  const hi = typeof a === "number" ? a + tol : 0;
-  return [["A", "B", "T", "LO", "HI"], [spec.a, spec.b, tol, lo, hi]];
+  const lo = spec.lo ?? (typeof a === "number" ? a - tol : 0);
+  const hi = spec.hi ?? (typeof a === "number" ? a + tol : 0);
+  const w = small(spec) ? Number(spec.b) - Number(spec.a) : 0;
+  return [["A", "B", "T", "LO", "HI", "W"], [spec.a, spec.b, tol, lo, hi, w]];
 }
 
 function compile<F>(spec: NumericSpec, body: string): F {
@@ -82,7 +103,7 @@ function compile<F>(spec: NumericSpec, body: string): F {
 const cache = new Map<string, unknown>();
 
 function cached<F>(kind: string, spec: NumericSpec, make: () => F): F {
-  const key = `${kind}|${spec.type}|${spec.op}|${String(spec.a)}|${String(spec.b)}|${spec.tol}`;
+  const key = `${kind}|${spec.type}|${spec.op}|${String(spec.a)}|${String(spec.b)}|${spec.tol}|${spec.lo}|${spec.hi}|${spec.big === true}`;
   let f = cache.get(key) as F | undefined;
   if (f === undefined) {
     if (cache.size > 256) cache.clear();
@@ -92,12 +113,25 @@ function cached<F>(kind: string, spec: NumericSpec, make: () => F): F {
   return f;
 }
 
-/** The loop over naturally aligned elements of a chunk. */
+/** `true` for little-endian reads, `false` for big-endian ones: the DataView getters' second argument. */
+function little(spec: NumericSpec): string {
+  return spec.big === true ? "false" : "true";
+}
+
+/*
+ * Offsets within the chunk buffer (below 2^31) are made int32 with `| 0` on entry: the engine computes them from
+ * addresses, as doubles, and a loop whose index was profiled as an int32 elsewhere was seen leaving its optimized
+ * code at every chunk (a speculation on the index's type failing), ten times slower. A snapshot's `delta` can pass
+ * 2^31 and stays a number.
+ */
+
+/** The loop over naturally aligned elements of a chunk (little-endian only: typed arrays read the machine's order). */
 export function alignedRoutine(spec: NumericSpec): AlignedRoutine {
   return cached("a", spec, () =>
     compile<AlignedRoutine>(spec, `function aligned(arr, from, to, out) {
       let n = 0;
-      for (let i = from; i < to; i++) { const v = arr[i]; if (${condition(spec)}) out[n++] = i; }
+      const end = to | 0;
+      for (let i = from | 0; i < end; i++) { const v = arr[i]; if (${condition(spec)}) out[n++] = i; }
       return n;
     }`),
   );
@@ -108,7 +142,9 @@ export function unalignedRoutine(spec: NumericSpec): UnalignedRoutine {
   return cached("u", spec, () =>
     compile<UnalignedRoutine>(spec, `function unaligned(dv, from, to, step, out) {
       let n = 0;
-      for (let p = from; p < to; p += step) { const v = dv.${GETTER[spec.type]}(p, true); if (${condition(spec)}) out[n++] = p; }
+      const end = to | 0;
+      const by = step | 0;
+      for (let p = from | 0; p < end; p += by) { const v = dv.${GETTER[spec.type]}(p, ${little(spec)}); if (${condition(spec)}) out[n++] = p; }
       return n;
     }`),
   );
@@ -119,7 +155,8 @@ export function snapshotAlignedRoutine(spec: NumericSpec): SnapshotAlignedRoutin
   return cached("sa", spec, () =>
     compile<SnapshotAlignedRoutine>(spec, `function snapshotAligned(cur, old, delta, from, to, out) {
       let n = 0;
-      for (let i = from; i < to; i++) { const v = cur[i]; const o = old[i + delta]; if (${condition(spec)}) out[n++] = i; }
+      const end = to | 0;
+      for (let i = from | 0; i < end; i++) { const v = cur[i]; const o = old[i + delta]; if (${condition(spec)}) out[n++] = i; }
       return n;
     }`),
   );
@@ -131,7 +168,9 @@ export function snapshotUnalignedRoutine(spec: NumericSpec): SnapshotUnalignedRo
   return cached("su", spec, () =>
     compile<SnapshotUnalignedRoutine>(spec, `function snapshotUnaligned(dv, odv, delta, from, to, step, out) {
       let n = 0;
-      for (let p = from; p < to; p += step) { const v = dv.${g}(p, true); const o = odv.${g}(p + delta, true); if (${condition(spec)}) out[n++] = p; }
+      const end = to | 0;
+      const by = step | 0;
+      for (let p = from | 0; p < end; p += by) { const v = dv.${g}(p, ${little(spec)}); const o = odv.${g}(p + delta, ${little(spec)}); if (${condition(spec)}) out[n++] = p; }
       return n;
     }`),
   );
@@ -152,7 +191,7 @@ export function nextSpanRoutine(spec: NumericSpec): NextSpanRoutine {
       for (let m = m0; m < m1; m++) {
         const a = addrs[m];
         const p = ((a - st) | 0) + lp;
-        const v = dv.${GETTER[spec.type]}(p, true); const o = old[m];
+        const v = dv.${GETTER[spec.type]}(p, ${little(spec)}); const o = ${spec.big === true ? `old.${GETTER[spec.type]}(m * ${w}, false)` : "old[m]"};
         if (${condition(spec)}) { outA[c] = a; const d = c * ${w}; ${copy}c++; }
       }
       return c;
@@ -172,13 +211,14 @@ export function exactNeedle(spec: NumericSpec): Uint8Array | null {
   const buf = new ArrayBuffer(size);
   const dv = new DataView(buf);
   const a = spec.a;
+  const le = spec.big !== true;
   switch (spec.type) {
     case "i8": case "u8": dv.setUint8(0, Number(a) & 0xff); break;
-    case "i16": case "u16": dv.setUint16(0, Number(a) & 0xffff, true); break;
-    case "i32": case "u32": dv.setUint32(0, Number(a) >>> 0, true); break;
-    case "i64": case "u64": dv.setBigUint64(0, BigInt.asUintN(64, BigInt(a)), true); break;
-    case "f32": dv.setFloat32(0, Number(a), true); break;
-    case "f64": dv.setFloat64(0, Number(a), true); break;
+    case "i16": case "u16": dv.setUint16(0, Number(a) & 0xffff, le); break;
+    case "i32": case "u32": dv.setUint32(0, Number(a) >>> 0, le); break;
+    case "i64": case "u64": dv.setBigUint64(0, BigInt.asUintN(64, BigInt(a)), le); break;
+    case "f32": dv.setFloat32(0, Number(a), le); break;
+    case "f64": dv.setFloat64(0, Number(a), le); break;
   }
   return new Uint8Array(buf);
 }

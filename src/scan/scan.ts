@@ -7,15 +7,18 @@ import { ProcessVmError } from "../errors.ts";
 import { PAGE_SIZE } from "../ffi/libc.ts";
 import type { Region } from "../maps.ts";
 import type { Process } from "../process.ts";
-import { getValue, isValueType, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { getValue, isLittleEndian, isValueType, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
 import { existingRuns, type MemoryLayout, type PagemapSource } from "../pagemap.ts";
 import { PIECE, CHUNK, SNAP_PIECE, ZERO, type Matcher, type Task, type TaskResult } from "./engine.ts";
 import { gaps, logicalRanges, readPositions, unionRuns } from "./layout.ts";
 import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } from "./pattern.ts";
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
-import { intModeType, numericSpec, rawQuery, wrapIntQuery, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType } from "./query.ts";
+import {
+  EITHER_SIGN_READINGS, isEitherSign, numericSpec, rawQuery, RELATIVE_OPS, type FirstQuery, type NextQuery, type NumericSpec, type RawQuery, type ScanValueType,
+} from "./query.ts";
 import { snapshotUnalignedRoutine, unalignedRoutine } from "./routines.ts";
 import { selectRanges, type MemoryOptions } from "./regions.ts";
+import { checkProcess, describe } from "../validate.ts";
 
 /** Options of a scan step (first or next). */
 export interface StepOptions {
@@ -49,6 +52,12 @@ export interface ScanOptions extends MemoryOptions, StepOptions {
   align?: number;
   /** Encoding of `string` scans: `"utf8"` (default) or `"utf16le"`. */
   encoding?: "utf8" | "utf16le";
+  /**
+   * Byte order of the numbers scanned for, kept by the next steps: `"little"`
+   * (default) or `"big"`, as emulators keep their guest's memory (Dolphin's
+   * GameCube/Wii RAM, RPCS3's PS3 memory).
+   */
+  endian?: Endian;
 }
 
 /** Options of {@link findPattern}. */
@@ -61,6 +70,14 @@ export interface PatternScanOptions extends MemoryOptions {
   threads?: number;
 }
 
+/** One reading of an address that matched, in the either-sign types (`int`, `int8` … `int64`). */
+export interface ScanReading {
+  type: ValueType;
+  value: Value;
+  /** Value at the step before, or `undefined` after the first step. */
+  previous: Value | undefined;
+}
+
 /** One match, as iterating a {@link Scan} yields it. */
 export interface ScanMatch {
   address: number;
@@ -68,8 +85,13 @@ export interface ScanMatch {
   value: Value | Uint8Array | string;
   /** Value at the step before, or `undefined` after the first step. */
   previous: Value | Uint8Array | string | undefined;
-  /** The type the value was read as (in the `"int"` mode, the width that matched). */
+  /**
+   * The type the value was read as. In the either-sign types (`int`, `int8` …
+   * `int64`), the widest reading that matched (unsigned when both signs did).
+   */
   type: ValueType | "bytes" | "string";
+  /** In the either-sign types: every reading that matched at this address, narrowest first, signed before unsigned. */
+  readings?: ScanReading[];
 }
 
 /**
@@ -302,8 +324,12 @@ export const MAX_SNAPSHOT = 2 ** 32 - 2 ** 16;
 /** The error of a step stopped by the target's exit, with what was found before. */
 export type ScanExitError<T> = ProcessVmError & { partial: T };
 
-function exitError<T>(process: Process, outcome: RunOutcome, partial: T): ScanExitError<T> {
-  const error = new ProcessVmError({ errno: outcome.errno!, syscall: "process_vm_readv", pid: process.pid, address: outcome.errAddress });
+function exitError<T>(process: Process, outcome: RunOutcome, partial: T, ranges?: readonly { start: number; end: number }[]): ScanExitError<T> {
+  // The length is what was left of the selected range where the scan stopped (unknown for next scans).
+  const at = outcome.errAddress;
+  const range = at === undefined ? undefined : ranges?.find((r) => r.start <= at && at < r.end);
+  const length = range && at !== undefined ? range.end - at : undefined;
+  const error = new ProcessVmError({ errno: outcome.errno!, syscall: "process_vm_readv", pid: process.pid, address: at, length });
   return Object.assign(error, { partial });
 }
 
@@ -316,9 +342,11 @@ const utf16 = new TextDecoder("utf-16le");
  * each), every step's set is kept for {@link Scan.undo}, and iterating yields
  * one match object at a time.
  *
- * In the `"int"` mode the scan holds one set per width (`i8`/`u8`, `i16`/`u16`,
- * `i32`/`u32`, `i64`/`u64`): an address that matches at several widths counts
- * once per width, in {@link count}, {@link addresses} and iteration.
+ * In the either-sign types (`"int"`, `"int8"` … `"int64"`) the scan holds one
+ * set per reading (`i8`, `u8`, `i16`, …), as scanmem keeps a flag per
+ * reading: an address counts once in {@link count}, {@link addresses} and
+ * iteration, and its match lists the readings that matched
+ * ({@link ScanMatch.readings}).
  *
  * @example
  * ```ts
@@ -336,6 +364,8 @@ export class Scan {
   readonly process: Process;
   /** The type scanned for. */
   readonly type: ScanValueType;
+  /** Byte order of the values (`"little"` unless the first scan said `endian: "big"`). */
+  readonly endian: Endian;
   /** Bytes that could not be read (faults, vanished regions) during the last step. */
   skipped = 0;
   /**
@@ -352,10 +382,19 @@ export class Scan {
   readonly #parts: Part[];
   readonly #encoding: "utf8" | "utf16le";
   readonly #resident: boolean;
+  readonly #either: boolean;
   #busy = false;
+  /** Either-sign types: the distinct addresses of the last step (null for snapshots), computed once per step. */
+  #distinct: { last: Level[]; addresses: Float64Array | null; count: number } | undefined;
+  /** The ranges the first scan read (`start, end` pairs): a reading tried at an address in a later step stays inside them. */
+  readonly #ranges: Float64Array | undefined;
 
   /** @internal Made by {@link scan}. */
-  constructor(process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number, stats: ScanStats, resident: boolean) {
+  constructor(
+    process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number, stats: ScanStats, resident: boolean,
+    endian: Endian = "little", ranges?: Float64Array,
+  ) {
+    this.#ranges = ranges;
     this.process = process;
     this.type = type;
     this.#parts = parts;
@@ -363,11 +402,14 @@ export class Scan {
     this.skipped = skipped;
     this.stats = stats;
     this.#resident = resident;
+    this.endian = endian;
+    this.#either = isEitherSign(type);
   }
 
   /**
-   * Number of matches (in the `"int"` mode, of address-and-width pairs). After
-   * an `"unknown"` first scan, every position scanned.
+   * Number of matches: of addresses (in the either-sign types, an address
+   * that matches in several readings counts once). After an `"unknown"` first
+   * scan, every position scanned.
    *
    * @example
    * ```ts
@@ -375,9 +417,36 @@ export class Scan {
    * ```
    */
   get count(): number {
+    if (this.#either) return this.#union().count;
     let n = 0;
     for (const p of this.#parts) n += p.levels[p.levels.length - 1]!.count;
     return n;
+  }
+
+  /** Either-sign types: the distinct addresses of the last step, cached until the step changes. */
+  #union(): { addresses: Float64Array | null; count: number } {
+    const last = this.#parts.map((p) => p.levels[p.levels.length - 1]!);
+    const d = this.#distinct;
+    if (d && d.last.length === last.length && d.last.every((l, i) => l === last[i])) return d;
+    let result: { last: Level[]; addresses: Float64Array | null; count: number };
+    const flat = unionLevel(last, 0);
+    // Positions in pieces (a snapshot, never-touched zeros): the narrowest reading's hold every wider one's, as
+    // the readings' pieces cover the same ranges; flat matches there are not counted twice.
+    let cover = -1;
+    this.#parts.forEach((p, i) => {
+      const c = this.#parts[cover];
+      if (last[i]!.pieces.length > 0 && (!c || p.width < c.width || (p.width === c.width && p.align < c.align))) cover = i;
+    });
+    if (cover < 0) {
+      result = { last, addresses: flat.addresses, count: flat.flat };
+    } else {
+      const c = this.#parts[cover]!;
+      const level = last[cover]!;
+      const outside = flat.flat - countInPieces(flat.addresses, flat.flat, level.pieces, c.width, c.align);
+      result = { last, addresses: null, count: level.count - level.flat + outside };
+    }
+    this.#distinct = result;
+    return result;
   }
 
   /**
@@ -396,7 +465,8 @@ export class Scan {
    * Narrows the matches with `query`, against their values now and at the
    * previous step: a value, `{ eq }`, `{ ne }`, `{ gt }`, `{ lt }`,
    * `{ min, max }`, `"changed"`, `"unchanged"`, `"increased"`, `"decreased"`,
-   * `{ increasedBy }`, `{ decreasedBy }`, or scanmem-style text (`"> 5"`, `"+ 1"`…).
+   * `{ increasedBy }`, `{ decreasedBy }`, or scanmem-style text (`"> 5"`, `"+ 1"`…);
+   * `"update"` keeps every match and refreshes its value (see {@link update}).
    * Matches are read coalesced: all within 4 KiB of each other in one iovec.
    * Matches that cannot be read any more are dropped (see {@link skipped}).
    *
@@ -410,45 +480,85 @@ export class Scan {
    * ```
    */
   async next(query: NextQuery | string, options: StepOptions = {}): Promise<this> {
+    options ??= {};
+    if (typeof options !== "object") throw new TypeError(`options must be an object (got ${describe(options)})`);
     if (this.#busy) throw new Error("a step of this scan is already running");
     this.#busy = true;
     try {
+      const update = query === "update" || (typeof query === "string" && query.trim().toLowerCase() === "update");
+      const matchers = this.#parts.map((part) => this.#nextMatcher(part, query, options.tolerance, update));
+      // Either-sign types, a value query: every reading is tried at every address still matching (scanmem's flags).
+      const valueStep = this.#either && !update && matchers.some((m) => m?.kind === "numeric" && !RELATIVE_OPS.has(m.spec.op));
+      const parents = this.#parts.map((p) => p.levels[p.levels.length - 1]!);
+      const widest = Math.max(...this.#parts.map((p) => p.width));
+      const union = valueStep ? unionLevel(parents, widest) : undefined;
+
       const levels: Level[] = [];
-      let skipped = 0;
+      const skips: number[] = [];
       const stats: ScanStats = { selected: 0, read: 0, untouched: 0, pagemap: this.#resident ? "scan" : "off" };
       const maps = this.#resident ? this.process.maps() : [];
-      for (const part of this.#parts) {
-        const matcher = this.#nextMatcher(part, query, options.tolerance);
-        const parent = part.levels[part.levels.length - 1]!;
+      const snapshots = new Map<Float64Array, Level>();
+      const inputs: Level[] = [];
+      for (let i = 0; i < this.#parts.length; i++) {
+        const part = this.#parts[i]!;
+        const matcher = matchers[i]!;
+        const prev = this.#parts[i - 1];
+        const shared = i > 0 && prev!.width === part.width && prev!.align === part.align;
+        const parent = !union ? parents[i]! : shared ? inputs[i - 1]! : restrictLevel(union, part, this.#ranges, piecesFor(this.#parts, parents, i));
+        inputs.push(parent);
         if (!matcher) {
           levels.push(emptyLevel());
           continue;
         }
-        const { level, outcome } = await nextLevel(this.process, maps, this.#resident, part, parent, matcher, options, stats);
-        skipped += skippedOf(outcome.results);
+        const twin = twinOf(this.#parts, i, matchers, inputs);
+        if (twin >= 0) {
+          levels.push(levels[twin]!);
+          continue;
+        }
+        const { level, outcome } = update
+          ? await updateLevel(this.process, maps, this.#resident, part, parent, matcher, options, stats, snapshots)
+          : await nextLevel(this.process, maps, this.#resident, part, parent, matcher, options, stats);
+        skips.push(skippedOf(outcome.results));
         if (outcome.errno !== undefined) throw exitError(this.process, outcome, level);
         levels.push(level);
       }
       this.#parts.forEach((p, i) => p.levels.push(levels[i]!));
-      this.skipped = skipped;
       this.stats = stats;
+      // Each reading of an either-sign type reads the same addresses: count what none of them could read.
+      this.skipped = this.#either ? (skips.length > 0 ? Math.min(...skips) : 0) : skips.reduce((a, b) => a + b, 0);
       return this;
     } finally {
       this.#busy = false;
     }
   }
 
-  #nextMatcher(part: Part, query: NextQuery | string, tolerance: number | undefined): Matcher | null {
+  /**
+   * Keeps every match and refreshes its value, so that a later `"increased"`,
+   * `"+ 5"`… compares with the value now (scanmem's `update`). Matches that
+   * cannot be read any more are dropped; after an `"unknown"` first scan, the
+   * snapshot is taken again. Same as `next("update")`; {@link undo} undoes it.
+   *
+   * @example
+   * ```ts
+   * await hp.update();           // values now, whatever they did meanwhile
+   * await hp.next("increased");  // compared with the values at update()
+   * ```
+   */
+  update(options: StepOptions = {}): Promise<this> {
+    return this.next("update", options);
+  }
+
+  #nextMatcher(part: Part, query: NextQuery | string, tolerance: number | undefined, update: boolean): Matcher | null {
     if (part.type === "bytes") {
+      if (update) return { kind: "bytes", op: "any", pattern: null, width: part.width };
       if (query === "changed" || query === "unchanged") return { kind: "bytes", op: query, pattern: null, width: part.width };
       const pattern = this.#bytesPattern(query);
       if (pattern.length !== part.width) throw new RangeError(`the new value has ${pattern.length} bytes, the scan's values ${part.width}`);
       return { kind: "bytes", op: "eq", pattern, width: part.width };
     }
-    let raw = rawQuery(query);
-    if (raw.op === "any") throw new TypeError(`"unknown" is a first-scan query; use "changed", "unchanged", … in next scans`);
-    if (this.type === "int") raw = wrapIntQuery(part.type, raw);
-    const spec = numericSpec(part.type, raw, tolerance, this.type !== "int");
+    const raw = rawQuery(query);
+    if (raw.op === "any" && !update) throw new TypeError(`"unknown" is a first-scan query; use "changed", "unchanged", … in next scans`);
+    const spec = numericSpec(part.type, raw, tolerance, !this.#either, this.#either, this.endian === "big");
     return spec && { kind: "numeric", spec };
   }
 
@@ -459,7 +569,7 @@ export class Scan {
       return compilePattern(query);
     }
     if (typeof query === "object" && query !== null && "eq" in query) return this.#bytesPattern((query as { eq: unknown }).eq);
-    throw new TypeError(`a ${this.type} scan takes ${this.type === "string" ? "a string" : "a pattern string or a Uint8Array"}, "changed" or "unchanged"`);
+    throw new TypeError(`a ${this.type} scan takes ${this.type === "string" ? "a string" : "a pattern string or a Uint8Array"}, "changed", "unchanged" or "update"`);
   }
 
   /**
@@ -478,7 +588,8 @@ export class Scan {
   }
 
   /**
-   * Match addresses `start` to `end` (indices, as in `slice`), ascending.
+   * Match addresses `start` to `end` (indices, as in `slice`), ascending; in
+   * the either-sign types, each address once.
    *
    * @example
    * ```ts
@@ -486,26 +597,27 @@ export class Scan {
    * ```
    */
   addresses(start = 0, end = this.count): Float64Array {
+    if (typeof start !== "number" || Number.isNaN(start)) throw new TypeError(`start must be a number (got ${describe(start)})`);
+    if (typeof end !== "number" || Number.isNaN(end)) throw new TypeError(`end must be a number (got ${describe(end)})`);
     const count = this.count;
     const s = Math.max(0, Math.min(count, start < 0 ? count + start : start));
     const e = Math.max(s, Math.min(count, end < 0 ? count + end : end));
-    if (this.#parts.length === 1) {
+    if (this.#either) {
+      const u = this.#union().addresses;
+      if (u) return u.slice(s, e);
+    } else if (this.#parts.length === 1) {
       const level = this.#parts[0]!.levels.at(-1)!;
       if (level.pieces.length === 0) return level.addresses.slice(s, e);
     }
     const out = new Float64Array(e - s);
     let i = 0;
     let k = 0;
-    for (const address of this.#addressIterator()) {
+    for (const m of this.#merged(false)) {
       if (i >= e) break;
-      if (i >= s) out[k++] = address;
+      if (i >= s) out[k++] = m.address;
       i++;
     }
     return out;
-  }
-
-  *#addressIterator(): Generator<number> {
-    for (const m of this.#merged(false)) yield m.address;
   }
 
   /**
@@ -527,14 +639,21 @@ export class Scan {
       return;
     }
     const heads = its.map((it) => it.next());
+    let group: ScanMatch[] = [];
     for (;;) {
       let best = -1;
       for (let i = 0; i < heads.length; i++) {
         const h = heads[i]!;
         if (!h.done && (best < 0 || h.value.address < (heads[best]!.value as ScanMatch).address)) best = i;
       }
-      if (best < 0) return;
-      yield heads[best]!.value as ScanMatch;
+      const m = best < 0 ? undefined : (heads[best]!.value as ScanMatch);
+      if (this.#either && group.length > 0 && m?.address !== group[0]!.address) {
+        yield grouped(group, withValues);
+        group = [];
+      }
+      if (!m) return;
+      if (this.#either) group.push(m);
+      else yield m;
       heads[best] = its[best]!.next();
     }
   }
@@ -573,11 +692,45 @@ export class Scan {
   }
 
   #decode(part: Part, dv: DataView, offset: number): Value | Uint8Array | string {
-    if (part.type !== "bytes") return getValue(dv, offset, part.type);
+    if (part.type !== "bytes") return getValue(dv, offset, part.type, this.endian !== "big");
     const bytes = new Uint8Array(dv.buffer, dv.byteOffset + offset, part.width).slice();
     if (this.type === "string") return (this.#encoding === "utf16le" ? utf16 : utf8).decode(bytes);
     return bytes;
   }
+}
+
+/**
+ * The part before `i` whose step gives the same matches as part `i`, or -1:
+ * the signed and unsigned readings of one width, for `=`/`!=` a value both
+ * hold, from the same parent (`parents` empty: one parent shared by all).
+ */
+function twinOf(parts: readonly Part[], i: number, matchers: readonly (Matcher | null)[], parents: readonly Level[]): number {
+  if (i === 0) return -1;
+  const a = matchers[i];
+  const b = matchers[i - 1];
+  const pa = parts[i]!;
+  const pb = parts[i - 1]!;
+  if (a?.kind !== "numeric" || b?.kind !== "numeric" || pa.width !== pb.width || pa.align !== pb.align) return -1;
+  if (parents.length > 0) {
+    // The same positions and bytes: one level, or flat matches from one array and the same pieces.
+    const x = parents[i]!;
+    const y = parents[i - 1]!;
+    const same = x === y || (x.addresses === y.addresses && x.flat === y.flat && samePieces(x, y));
+    if (!same) return -1;
+  }
+  const x = a.spec;
+  const y = b.spec;
+  if (x.op !== y.op || (x.op !== "eq" && x.op !== "ne")) return -1;
+  const bits = pa.width * 8;
+  return BigInt.asUintN(bits, BigInt(x.a)) === BigInt.asUintN(bits, BigInt(y.a)) ? i - 1 : -1;
+}
+
+/** The readings of one address (narrowest first) as one match: the widest reading's value, every reading listed. */
+function grouped(group: readonly ScanMatch[], withValues: boolean): ScanMatch {
+  const main = group[group.length - 1]!;
+  if (!withValues) return main;
+  const readings = group.map((m) => ({ type: m.type as ValueType, value: m.value as Value, previous: m.previous as Value | undefined }));
+  return { ...main, readings };
 }
 
 /** Finds the value of `address` in the previous level: addresses ascend, so moving cursors. */
@@ -731,6 +884,166 @@ async function nextLevel(
   return { level: makeLevel(flat, pieces, null, w, part.align), outcome: { results } };
 }
 
+/** Whether two levels hold the same pieces (and their data). */
+function samePieces(x: Level, y: Level): boolean {
+  return (x.pieces === y.pieces || (x.pieces.length === 0 && y.pieces.length === 0)) && x.data === y.data;
+}
+
+/**
+ * The flat addresses of the levels, merged, each once, with `width` zero
+ * bytes of values each: a value step does not compare with them, but its
+ * routine indexes them as the widest reading's values. No pieces.
+ */
+function unionLevel(levels: readonly Level[], width: number): Level {
+  let merged: Float64Array = new Float64Array(0);
+  for (const level of levels) {
+    const b = level.addresses.subarray(0, level.flat);
+    if (b.length === 0) continue;
+    const out = new Float64Array(merged.length + b.length);
+    let i = 0;
+    let j = 0;
+    let n = 0;
+    while (i < merged.length || j < b.length) {
+      const x = i < merged.length ? merged[i]! : Infinity;
+      const y = j < b.length ? b[j]! : Infinity;
+      if (x <= y) {
+        out[n++] = x;
+        i++;
+        if (x === y) j++;
+      } else {
+        out[n++] = y;
+        j++;
+      }
+    }
+    merged = out.subarray(0, n);
+  }
+  const addresses = sharedCopy(merged);
+  return { addresses, values: sharedU8(merged.length * width), flat: merged.length, pieces: new Float64Array(0), data: null, count: merged.length };
+}
+
+/** How many of `addresses[0, n)` (ascending) are positions of `width` bytes at `align` in `pieces`. */
+function countInPieces(addresses: Float64Array, n: number, pieces: Float64Array, width: number, align: number): number {
+  const lr = logicalRanges(pieces);
+  let r = 0;
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    const a = addresses[i]!;
+    while (r < lr.length && lr[r + 1]! <= a) r += 2;
+    if (r < lr.length && a >= lr[r]! && a + width <= lr[r + 1]! && a % align === 0) c++;
+  }
+  return c;
+}
+
+/**
+ * The pieces reading `i` is tried over in a value step of an either-sign type:
+ * the positions, within the readings' pieces (a snapshot, never-touched
+ * zeros), that were positions of those readings. All the same pieces (after
+ * `"unknown"`): those. Else, as zeros (a value step compares the memory now,
+ * and what was not touched then held zeros), the union of the readings'
+ * ranges, each shortened by the width its reading has more than reading `i`.
+ * That is exact when the readings share an alignment (`align: 1`, as
+ * scanmem); with natural alignment a narrower reading is also tried at its
+ * own positions between a wider one's (a few more candidates, never fewer).
+ */
+function piecesFor(parts: readonly Part[], levels: readonly Level[], i: number): { pieces: Float64Array; data: SharedArrayBuffer | null } {
+  const donors = levels.map((l, k) => k).filter((k) => levels[k]!.pieces.length > 0);
+  if (donors.length === 0) return { pieces: new Float64Array(0), data: null };
+  const first = levels[donors[0]!]!;
+  const same = (l: Level) =>
+    l.pieces === first.pieces || (l.data === first.data && l.pieces.length === first.pieces.length && l.pieces.every((x, k) => x === first.pieces[k]));
+  const part = parts[i]!;
+  if (donors.length === levels.length && levels.every(same)) return { pieces: first.pieces, data: first.data };
+  let merged: ArrayLike<number> = [];
+  for (const k of donors) {
+    const p = parts[k]!;
+    const shorter = Math.max(0, p.width - part.width);
+    const lr = logicalRanges(levels[k]!.pieces);
+    const cut: number[] = [];
+    for (let r = 0; r < lr.length; r += 2) if (lr[r + 1]! - shorter > lr[r]!) cut.push(lr[r]!, lr[r + 1]! - shorter);
+    merged = unionRuns(merged, cut);
+  }
+  return { pieces: zeroPieces(merged), data: null };
+}
+
+/**
+ * `part`'s input to a value step of an either-sign type: the addresses of
+ * `union` where `part` has a position (aligned for it, its whole width inside
+ * one of the ranges scanned: `start, end` pairs, none: no bound) that is not
+ * one of the pieces' positions, plus the pieces (`own`).
+ */
+function restrictLevel(union: Level, part: Part, ranges: Float64Array | undefined, own: { pieces: Float64Array; data: SharedArrayBuffer | null }): Level {
+  const w = part.width;
+  const align = part.align;
+  const lr = logicalRanges(own.pieces);
+  const keep = new Float64Array(union.flat);
+  let n = 0;
+  let r = 0;
+  let q = 0;
+  for (let i = 0; i < union.flat; i++) {
+    const a = union.addresses[i]!;
+    if (a % align !== 0) continue;
+    if (ranges) {
+      while (r < ranges.length && ranges[r + 1]! <= a) r += 2;
+      if (r >= ranges.length || a < ranges[r]! || a + w > ranges[r + 1]!) continue;
+    }
+    while (q < lr.length && lr[q + 1]! <= a) q += 2;
+    if (q < lr.length && a >= lr[q]! && a + w <= lr[q + 1]!) continue; // one of its pieces' positions
+    keep[n++] = a;
+  }
+  const addresses = n === union.flat ? union.addresses : sharedCopy(keep.subarray(0, n));
+  return { addresses, values: union.values, flat: n, pieces: own.pieces, data: own.data, count: n + snapCount(own.pieces, w, align) };
+}
+
+/**
+ * `update`: the flat matches read again (kept when readable), and the ranges
+ * of the pieces snapshotted again (never-touched pages still kept as zeros);
+ * readings whose pieces are the same share one new snapshot (`snapshots`).
+ */
+async function updateLevel(
+  process: Process,
+  maps: readonly Region[],
+  resident: boolean,
+  part: Part,
+  parent: Level,
+  matcher: Matcher,
+  options: StepOptions,
+  stats: ScanStats,
+  snapshots: Map<Float64Array, Level>,
+): Promise<{ level: Level; outcome: RunOutcome }> {
+  const w = part.width;
+  let level = emptyLevel();
+  const results: (TaskResult | undefined)[] = [];
+  if (parent.flat > 0) {
+    const flatOnly: Level = { ...parent, pieces: new Float64Array(0), data: null, count: parent.flat };
+    const r = await nextLevel(process, maps, resident, part, flatOnly, matcher, options, stats);
+    if (r.outcome.errno !== undefined) return r;
+    level = r.level;
+    results.push(...r.outcome.results);
+  }
+  if (parent.pieces.length === 0) return { level, outcome: { results } };
+  let snap = snapshots.get(parent.pieces);
+  if (!snap) {
+    const ranges = logicalRanges(parent.pieces);
+    const layout = existingRuns(process.pid, maps, rangesOf(ranges), resident);
+    noteSource(stats, layout);
+    const zeroRuns = engineRuns(layout) ? gaps(ranges, layout.runs) : [];
+    stats.selected += bytesOf(ranges);
+    stats.untouched += bytesOf(zeroRuns);
+    const total = layout.existing;
+    const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
+    const taken = await takeSnapshot(process, layout.runs, zeroRuns, { signal: options.signal, onProgress: options.onProgress, threads, total });
+    stats.read += sum(taken.outcome.results, "resident");
+    results.push(...taken.outcome.results);
+    if (taken.outcome.errno !== undefined) return { level, outcome: { ...taken.outcome, results } };
+    snap = taken.level;
+    snapshots.set(parent.pieces, snap);
+  }
+  return {
+    level: { ...level, pieces: snap.pieces, data: snap.data, count: level.flat + snapCount(snap.pieces, w, part.align) },
+    outcome: { results },
+  };
+}
+
 function checkAlign(align: unknown): number | undefined {
   if (align === undefined) return undefined;
   if (typeof align !== "number" || !Number.isInteger(align) || align < 1 || align > 4096) throw new RangeError("align must be an integer from 1 to 4096");
@@ -767,12 +1080,14 @@ export async function scan(
   query: FirstQuery | string | CompiledPattern,
   options: ScanOptions = {},
 ): Promise<Scan> {
-  if (!(isValueType(type) || type === "int" || type === "bytes" || type === "string")) {
-    throw new TypeError(`unknown scan type "${String(type)}" (expected i8…u64, f32, f64, int, bytes or string)`);
+  checkProcess(process);
+  if (!(isValueType(type) || isEitherSign(type) || type === "bytes" || type === "string")) {
+    throw new TypeError(`unknown scan type ${describe(type)} (expected i8…u64, f32, f64, int, int8…int64, bytes or string)`);
   }
+  const endian: Endian = isLittleEndian(options.endian) ? "little" : "big";
   const align = checkAlign(options.align);
   if (options.tolerance !== undefined && !(typeof options.tolerance === "number" && options.tolerance >= 0)) {
-    throw new RangeError(`options.tolerance must be a non-negative number (got ${String(options.tolerance)})`);
+    throw new RangeError(`options.tolerance must be a non-negative number (got ${describe(options.tolerance)})`);
   }
   const encoding = options.encoding ?? "utf8";
   if (encoding !== "utf8" && encoding !== "utf16le") throw new RangeError(`encoding must be "utf8" or "utf16le"`);
@@ -788,13 +1103,17 @@ export async function scan(
     parts.push({ type: "bytes", width: pattern.length, align: align ?? 1, levels: [] });
     matchers.push({ kind: "bytes", op: "eq", pattern, width: pattern.length });
   } else {
+    if (typeof query === "string" && query.trim().toLowerCase() === "update") {
+      throw new TypeError(`"update" refreshes the values of a scan: use it in next steps ("unknown" snapshots every position)`);
+    }
     const raw: RawQuery = rawQuery(query);
     if (raw.op !== "any" && raw.op !== "eq" && raw.op !== "ne" && raw.op !== "gt" && raw.op !== "lt" && raw.op !== "range") {
       throw new TypeError(`"${raw.op}" compares with a previous value: start with a value, a range or "unknown"`);
     }
-    const types: ValueType[] = type === "int" ? ([1, 2, 4, 8] as const).map((w) => intModeType(w, raw)) : [type];
+    const either = isEitherSign(type);
+    const types: readonly ValueType[] = either ? EITHER_SIGN_READINGS[type] : [type];
     for (const t of types) {
-      const spec: NumericSpec | null = numericSpec(t, raw, options.tolerance, type !== "int");
+      const spec: NumericSpec | null = numericSpec(t, raw, options.tolerance, !either, either, endian === "big");
       parts.push({ type: t, width: VALUE_SIZE[t], align: align ?? VALUE_SIZE[t], levels: [] });
       matchers.push(spec && { kind: "numeric", spec });
     }
@@ -812,6 +1131,8 @@ export async function scan(
   const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
   const control = { signal: options.signal, onProgress: options.onProgress, threads, total };
   let skipped = 0;
+  // Each reading of an either-sign type reads the same memory: count what it could not read once.
+  const skip = (n: number) => (skipped = isEitherSign(type) ? Math.max(skipped, n) : skipped + n);
   let snapshot: Level | undefined;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
@@ -823,15 +1144,20 @@ export async function scan(
     if (matcher.kind === "numeric" && matcher.spec.op === "any") {
       if (!snapshot) {
         const { level, outcome } = await takeSnapshot(process, layout.runs, zeroRuns, control);
-        skipped += skippedOf(outcome.results);
+        skip(skippedOf(outcome.results));
         stats.read += sum(outcome.results, "resident");
         snapshot = level;
         if (outcome.errno !== undefined) {
-          const partial = partialScan(process, type, parts, i, level, encoding, skipped, stats, resident);
-          throw exitError(process, outcome, partial);
+          const partial = partialScan(process, type, parts, i, level, encoding, skipped, stats, resident, endian);
+          throw exitError(process, outcome, partial, ranges);
         }
       }
       part.levels.push({ ...snapshot, count: snapCount(snapshot.pieces, part.width, part.align) });
+      continue;
+    }
+    const twin = twinOf(parts, i, matchers, []);
+    if (twin >= 0) {
+      part.levels.push(parts[twin]!.levels[0]!);
       continue;
     }
     const read = readPositions(rangePairs, layout.runs, part.width);
@@ -839,17 +1165,17 @@ export async function scan(
       kind: "first", pid: process.pid, matcher, width: part.width, align: part.align, pieces, runs,
     }));
     const outcome = await runTasks(tasks, control);
-    skipped += skippedOf(outcome.results);
+    skip(skippedOf(outcome.results));
     stats.read += sum(outcome.results, "resident");
     const zero = matchesZero(matcher) ? zeroPieces(zeroRuns) : new Float64Array(0);
     const level = makeLevel(concat(outcome.results, part.width), zero, null, part.width, part.align);
     if (outcome.errno !== undefined) {
-      if (outcome.errno !== ESRCH) throw exitError(process, outcome, undefined);
-      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped, stats, resident));
+      if (outcome.errno !== ESRCH) throw exitError(process, outcome, undefined, ranges);
+      throw exitError(process, outcome, partialScan(process, type, parts, i, level, encoding, skipped, stats, resident, endian), ranges);
     }
     part.levels.push(level);
   }
-  return new Scan(process, type, parts, encoding, skipped, stats, resident);
+  return new Scan(process, type, parts, encoding, skipped, stats, resident, endian, Float64Array.from(rangePairs));
 }
 
 function residentOption(value: unknown): boolean {
@@ -860,11 +1186,11 @@ function residentOption(value: unknown): boolean {
 
 function partialScan(
   process: Process, type: ScanValueType, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le",
-  skipped: number, stats: ScanStats, resident: boolean,
+  skipped: number, stats: ScanStats, resident: boolean, endian: Endian,
 ): Scan {
   const done = parts.map((p, k) => ({ ...p, levels: k < i ? p.levels : k === i ? [level] : [emptyLevel()] }));
   if (level.flat === 0 && level.data !== null) done.forEach((p) => (p.levels = [{ ...level, count: snapCount(level.pieces, p.width, p.align) }]));
-  return new Scan(process, type, done, encoding, skipped, stats, resident);
+  return new Scan(process, type, done, encoding, skipped, stats, resident, endian);
 }
 
 /**
@@ -941,6 +1267,7 @@ async function takeSnapshot(
  * ```
  */
 export async function findPattern(process: Process, pattern: string | CompiledPattern, options: PatternScanOptions = {}): Promise<number[]> {
+  checkProcess(process);
   const compiled = toPattern(pattern);
   const align = checkAlign(options.align) ?? 1;
   const maps = process.maps();
@@ -952,12 +1279,12 @@ export async function findPattern(process: Process, pattern: string | CompiledPa
   const matcher: Matcher = { kind: "bytes", op: "eq", pattern: compiled, width: compiled.length };
   const rangePairs = pairsOf(ranges);
   const tasks: Task[] = piecesOf(readPositions(rangePairs, layout.runs, compiled.length), taskSize(total, threads)).map((pieces) => ({
-    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, runs,
+    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, runs, addressesOnly: true,
   }));
   const outcome = await runTasks(tasks, { signal: options.signal, onProgress: options.onProgress, threads, total });
   const found: number[] = [];
   for (const r of outcome.results) if (r) for (let i = 0; i < r.count; i++) found.push(r.addresses[i]!);
-  if (outcome.errno !== undefined) throw exitError(process, outcome, found);
+  if (outcome.errno !== undefined) throw exitError(process, outcome, found, ranges);
   if (runs && matchesZero(matcher)) {
     // A pattern that zero bytes satisfy matches all over the never-touched pages: every position there, in order.
     const zero = gaps(rangePairs, layout.runs);

@@ -15,6 +15,7 @@ import { nativeTransfer } from "../syscall.ts";
 import { transferBatch } from "./batch.ts";
 import { PointerChainError, type PointerChainFailure } from "./errors.ts";
 import { trainerStats } from "./stats.ts";
+import { checkProcess, describe } from "../validate.ts";
 
 const TWO_32 = 4294967296;
 const EFAULT = 14;
@@ -120,6 +121,7 @@ function parseString(chain: string): Parsed {
  * ```
  */
 export function parseChain(chain: string): PointerChainSpec {
+  if (typeof chain !== "string") throw new TypeError(`chain must be a string (got ${describe(chain)})`);
   const p = parseString(chain);
   return { base: p.module === null ? p.base : { module: p.module, offset: p.base }, offsets: p.offsets };
 }
@@ -147,7 +149,7 @@ function normalize(chain: ChainLike): Parsed {
     throw new TypeError("a pointer chain must be a string or an object { base, offsets }");
   }
   const offsets = chain.offsets.map((o, i) => {
-    if (!Number.isSafeInteger(o)) throw new TypeError(`offsets[${i}] must be a safe integer (got ${String(o)})`);
+    if (!Number.isSafeInteger(o)) throw new TypeError(`offsets[${i}] must be a safe integer (got ${describe(o)})`);
     return o;
   });
   const b = chain.base;
@@ -217,6 +219,7 @@ export class PointerChain {
    * @throws {SyntaxError | TypeError} for a chain that cannot be read.
    */
   constructor(process: Process, chain: ChainLike) {
+    checkProcess(process);
     const p = normalize(chain);
     this.process = process;
     this.text = p.text;
@@ -377,7 +380,8 @@ export class PointerChainList {
    * @param chains The chains (see {@link ChainLike}).
    */
   constructor(process: Process, chains: readonly ChainLike[]) {
-    if (!Array.isArray(chains)) throw new TypeError("chains must be an array");
+    checkProcess(process);
+    if (!Array.isArray(chains)) throw new TypeError(`chains must be an array (got ${describe(chains)})`);
     const n = chains.length;
     this.process = process;
     this.length = n;
@@ -526,6 +530,7 @@ export class PointerChainList {
    * ```
    */
   error(i: number): PointerChainError | null {
+    if (typeof i !== "number") throw new TypeError(`index must be a number (got ${describe(i)})`);
     const reason = this.#failReason[i];
     if (reason === undefined || reason < 0) return null;
     const p = this.#parsed[i]!;

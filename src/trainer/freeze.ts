@@ -8,9 +8,10 @@
  */
 import { ProcessVmError } from "../errors.ts";
 import { IovecTable } from "../ffi/iovec.ts";
-import { addressOf } from "../ffi/libc.ts";
+import { addressOf, pinnedBuffer } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
-import { checkValue, getValue, setValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { checkValue, getValue, isLittleEndian, isValueType, setValue, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
+import { checkInterval, checkOptions, checkProcess, describe, optionalBoolean, optionalFunction } from "../validate.ts";
 import { transferBatch } from "./batch.ts";
 import { trainerStats } from "./stats.ts";
 
@@ -22,6 +23,8 @@ export interface FreezeOptions {
   allowIncrease?: boolean;
   /** When the target lowers the value, keep the lower value frozen. */
   allowDecrease?: boolean;
+  /** Byte order of the value in memory: `"little"` (default) or `"big"` (emulated consoles' memory). */
+  endian?: Endian;
   /**
    * Called once when this freeze stops on its own: the target exited (`ESRCH`),
    * or the address can no longer be written (`EFAULT`). Without it, the stop is
@@ -65,6 +68,8 @@ class Entry implements FreezeHandle {
   readonly view: DataView;
   readonly flexible: boolean;
   readonly options: FreezeOptions;
+  /** Whether the value is little-endian in memory. */
+  readonly little: boolean;
   value: Value;
   active = true;
   error: Error | null = null;
@@ -80,7 +85,8 @@ class Entry implements FreezeHandle {
     this.bytes = new Uint8Array(new ArrayBuffer(8));
     this.view = new DataView(this.bytes.buffer);
     this.value = value;
-    setValue(this.view, 0, type, value);
+    this.little = isLittleEndian(options.endian);
+    setValue(this.view, 0, type, value, this.little);
     this.options = options;
     this.flexible = Boolean(options.allowIncrease || options.allowDecrease);
     this.stopped = new Promise((resolve) => (this.#resolve = resolve));
@@ -88,7 +94,7 @@ class Entry implements FreezeHandle {
 
   set(value: Value): void {
     this.value = checkValue(this.type, value);
-    setValue(this.view, 0, this.type, this.value);
+    setValue(this.view, 0, this.type, this.value, this.little);
     this.#freezer.changed();
   }
 
@@ -111,6 +117,8 @@ class Entry implements FreezeHandle {
 }
 
 const freezers = new Map<string, Freezer>();
+const processIds = new WeakMap<Process, number>();
+let nextProcessId = 0;
 
 /** The values frozen in one process at one interval, written together each tick. */
 class Freezer {
@@ -123,13 +131,13 @@ class Freezer {
   #count = 0;
   #local = new IovecTable(0);
   #remote = new IovecTable(0);
-  #arena = new Uint8Array(0);
+  #arena = new Uint8Array(pinnedBuffer(0));
   #ok = new Uint8Array(1);
   // the flexible entries' current values
   #flex: Entry[] = [];
   #readLocal = new IovecTable(0);
   #readRemote = new IovecTable(0);
-  #readArena = new DataView(new ArrayBuffer(8));
+  #readArena = new DataView(pinnedBuffer(8));
   #readOk = new Uint8Array(1);
 
   constructor(key: string, process: Process, intervalMs: number) {
@@ -176,7 +184,7 @@ class Freezer {
       const cap = Math.max(n, this.#local.capacity * 2, 16);
       this.#local = new IovecTable(cap);
       this.#remote = new IovecTable(cap);
-      this.#arena = new Uint8Array(new ArrayBuffer(cap * 8));
+      this.#arena = new Uint8Array(pinnedBuffer(cap * 8));
       this.#ok = new Uint8Array(cap);
     }
     const base = addressOf(this.#arena.buffer);
@@ -193,7 +201,7 @@ class Freezer {
       const cap = Math.max(f, this.#readLocal.capacity * 2, 16);
       this.#readLocal = new IovecTable(cap);
       this.#readRemote = new IovecTable(cap);
-      this.#readArena = new DataView(new ArrayBuffer(cap * 8));
+      this.#readArena = new DataView(pinnedBuffer(cap * 8));
       this.#readOk = new Uint8Array(cap);
     }
     const rbase = addressOf(this.#readArena.buffer);
@@ -212,16 +220,18 @@ class Freezer {
     const pid = this.process.pid;
     let faults: Entry[] | null = null; // made only on the rare tick where a write failed
     try {
+      // The pid still runs the program the values were frozen in (no exec, no reuse): else nothing is written.
+      this.process.verify();
       const f = this.#flex.length;
       if (f > 0) {
         transferBatch("process_vm_readv", pid, this.#readLocal, this.#readRemote, f, this.#readOk);
         for (let i = 0; i < f; i++) {
           if (this.#readOk[i] === 0) continue; // the write below reports it
           const e = this.#flex[i]!;
-          const now = getValue(this.#readArena, i * 8, e.type);
+          const now = getValue(this.#readArena, i * 8, e.type, e.little);
           if ((e.options.allowIncrease && now > e.value) || (e.options.allowDecrease && now < e.value)) {
             e.value = now;
-            setValue(e.view, 0, e.type, now);
+            setValue(e.view, 0, e.type, now, e.little);
             this.#dirty = true;
           }
         }
@@ -286,20 +296,38 @@ class Freezer {
  * ```
  */
 export function freeze(process: Process, address: number | bigint, type: ValueType, value: Value, options: FreezeOptions = {}): FreezeHandle {
-  if (!Object.hasOwn(VALUE_SIZE, type)) throw new TypeError(`unknown value type ${String(type)}`);
+  // Every argument and option is read once and checked before the first write: a bad one leaves nothing frozen.
+  checkProcess(process);
+  if (!isValueType(type)) throw new TypeError(`unknown value type ${describe(type)}`);
+  if (typeof address !== "number" && typeof address !== "bigint") throw new TypeError(`address must be a number or a bigint (got ${describe(address)})`);
   const a = Number(address);
-  if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`address must be a positive safe integer (got ${String(address)})`);
-  const intervalMs = options.intervalMs ?? 100;
-  if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) throw new RangeError(`intervalMs must be a positive number (got ${intervalMs})`);
+  if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`address must be a positive safe integer (got ${describe(address)})`);
+  const opts = freezeOptions(options);
   const v = checkValue(type, value);
-  const key = `${process.pid}:${intervalMs}`;
+  // One freezer per Process object and interval: a Process made after an exec must not share the old one's fate.
+  let id = processIds.get(process);
+  if (id === undefined) processIds.set(process, (id = nextProcessId++));
+  const key = `${id}:${opts.intervalMs}`;
   let freezer = freezers.get(key);
-  if (!freezer) {
-    freezer = new Freezer(key, process, intervalMs);
-    freezers.set(key, freezer);
-  }
-  const entry = new Entry(freezer, a, type, v, options);
+  const made = !freezer;
+  freezer ??= new Freezer(key, process, opts.intervalMs);
+  const entry = new Entry(freezer, a, type, v, opts);
   process.write(a, entry.bytes.subarray(0, entry.size));
+  // Only a freeze whose first write landed joins (or makes) a freezer and arms its timer.
+  if (made) freezers.set(key, freezer);
   freezer.add(entry);
   return entry;
+}
+
+/** Reads every option once (getters included) and checks it. */
+function freezeOptions(options: unknown): Readonly<FreezeOptions> & { readonly intervalMs: number } {
+  const o = checkOptions<FreezeOptions>(options);
+  return Object.freeze({
+    intervalMs: checkInterval(o.intervalMs, "options.intervalMs", 100),
+    allowIncrease: optionalBoolean(o.allowIncrease, "options.allowIncrease"),
+    allowDecrease: optionalBoolean(o.allowDecrease, "options.allowDecrease"),
+    onError: optionalFunction<(error: Error) => void>(o.onError, "options.onError"),
+    keepAlive: optionalBoolean(o.keepAlive, "options.keepAlive"),
+    endian: isLittleEndian(o.endian) ? "little" : "big",
+  });
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Process } from "../process.ts";
-import { toBytes } from "../validate.ts";
+import { checkProcess, describe, toBytes } from "../validate.ts";
 
 /** A patch in place. */
 export interface Patch extends Disposable {
@@ -45,11 +45,13 @@ const NOP_ARM64 = [0x1f, 0x20, 0x03, 0xd5];
  * ```
  */
 export function patch(process: Process, address: number | bigint, bytes: ArrayBufferView | ArrayBuffer | readonly number[]): Patch {
+  checkProcess(process);
+  if (typeof address !== "number" && typeof address !== "bigint") throw new TypeError(`address must be a number or a bigint (got ${describe(address)})`);
   const a = Number(address);
-  if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`address must be a positive safe integer (got ${String(address)})`);
+  if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`address must be a positive safe integer (got ${describe(address)})`);
   const data = Array.isArray(bytes)
     ? Uint8Array.from(bytes as readonly number[], (b, i) => {
-        if (!Number.isInteger(b) || b < 0 || b > 255) throw new RangeError(`bytes[${i}] must be a byte (got ${b})`);
+        if (!Number.isInteger(b) || b < 0 || b > 255) throw new RangeError(`bytes[${i}] must be a byte (got ${describe(b)})`);
         return b;
       })
     : toBytes(bytes as ArrayBufferView | ArrayBuffer, "bytes").slice();
@@ -110,8 +112,11 @@ export interface NopOptions {
  * ```
  */
 export function nop(process: Process, address: number | bigint, length: number, options: NopOptions = {}): Patch {
-  if (!Number.isSafeInteger(length) || length <= 0) throw new RangeError(`length must be a positive integer (got ${length})`);
-  const arch = options.arch ?? (globalThis.process.arch === "arm64" ? "arm64" : "x64");
+  checkProcess(process);
+  if (typeof length !== "number") throw new TypeError(`length must be a number (got ${describe(length)})`);
+  if (!Number.isSafeInteger(length) || length <= 0) throw new RangeError(`length must be a positive integer (got ${describe(length)})`);
+  const arch = options?.arch ?? (globalThis.process.arch === "arm64" ? "arm64" : "x64");
+  if (arch !== "x64" && arch !== "arm64") throw new RangeError(`options.arch must be "x64" or "arm64" (got ${describe(arch)})`);
   const bytes = new Uint8Array(length);
   if (arch === "arm64") {
     if (length % 4 !== 0) throw new RangeError(`aarch64 instructions are 4 bytes: length ${length} is not a multiple of 4`);

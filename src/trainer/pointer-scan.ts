@@ -34,6 +34,7 @@ import type { Process } from "../process.ts";
 import { formatChain, PointerChainList, type PointerChainSpec } from "./chain.ts";
 import { transferBatch } from "./batch.ts";
 import { type ElfImage, elfHeadersLength, parseElf, writableRanges } from "./elf.ts";
+import { checkProcess, describe } from "../validate.ts";
 
 const TWO_32 = 4294967296;
 const SENTINEL = 0xffffffff;
@@ -318,9 +319,10 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
  * ```
  */
 export async function findPointerPaths(process: Process, address: number | bigint, options: PointerScanOptions = {}): Promise<PointerPaths> {
+  checkProcess(process);
   const started = performance.now();
   const target = Number(address);
-  if (!Number.isSafeInteger(target) || target <= 0) throw new RangeError(`address must be a positive safe integer (got ${String(address)})`);
+  if (!Number.isSafeInteger(target) || target <= 0) throw new RangeError(`address must be a positive safe integer (got ${describe(address)})`);
   const maxDepth = options.maxDepth ?? 4;
   const maxOffset = options.maxOffset ?? 0x1000;
   const maxResults = options.maxResults ?? 10_000;

@@ -5,9 +5,10 @@
  * @module
  */
 import { IovecTable } from "../ffi/iovec.ts";
-import { addressOf } from "../ffi/libc.ts";
+import { addressOf, pinnedBuffer } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
-import { getValue, VALUE_SIZE, type Value, type ValueType } from "../types.ts";
+import { getValue, isLittleEndian, isValueType, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
+import { checkInterval, checkOptions, checkProcess, describe, optionalBoolean, optionalCount, optionalFunction, optionalSignal } from "../validate.ts";
 import { transferBatch } from "./batch.ts";
 
 /**
@@ -33,6 +34,8 @@ export interface WatchChange {
 export interface WatchOptions {
   /** Type of targets given as plain addresses (default `"i32"`). */
   type?: ValueType;
+  /** Byte order of the typed targets' values: `"little"` (default) or `"big"` (emulated consoles' memory). */
+  endian?: Endian;
   /** Milliseconds between polls (default 100). */
   intervalMs?: number;
   /** Called with each change, in target order within a poll. */
@@ -45,6 +48,38 @@ export interface WatchOptions {
   keepAlive?: boolean;
   /** Changes kept for the iterator while nobody takes them; the oldest are dropped beyond this (default 10,000). */
   maxQueue?: number;
+}
+
+/** The most bytes one watcher reads per poll: MAX_RW_COUNT, what one `process_vm_readv` moves. */
+const MAX_WATCH_BYTES = 0x7ffff000;
+
+/** {@link WatchOptions}, each read once and checked. */
+interface CheckedWatchOptions {
+  readonly type: ValueType | undefined;
+  readonly intervalMs: number;
+  readonly onChange: ((change: WatchChange) => void) | undefined;
+  readonly onError: ((error: Error) => void) | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly keepAlive: boolean | undefined;
+  readonly maxQueue: number;
+  readonly endian: Endian;
+}
+
+/** Reads every option once (getters included) and checks it, before anything is armed. */
+function watchOptions(options: unknown): CheckedWatchOptions {
+  const o = checkOptions<WatchOptions>(options);
+  const type = o.type;
+  if (type !== undefined && type !== null && !isValueType(type)) throw new TypeError(`options.type: unknown type ${describe(type)}`);
+  return Object.freeze({
+    type: (type ?? undefined) as ValueType | undefined,
+    intervalMs: checkInterval(o.intervalMs, "options.intervalMs", 100),
+    onChange: optionalFunction<(change: WatchChange) => void>(o.onChange, "options.onChange"),
+    onError: optionalFunction<(error: Error) => void>(o.onError, "options.onError"),
+    signal: optionalSignal(o.signal, "options.signal"),
+    keepAlive: optionalBoolean(o.keepAlive, "options.keepAlive"),
+    maxQueue: optionalCount(o.maxQueue, "options.maxQueue") ?? 10_000,
+    endian: isLittleEndian(o.endian) ? "little" : "big",
+  });
 }
 
 /**
@@ -72,7 +107,8 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
   readonly #last: Uint8Array;
   readonly #ok: Uint8Array;
   readonly #lastOk: Uint8Array;
-  readonly #options: WatchOptions;
+  readonly #options: CheckedWatchOptions;
+  readonly #little: boolean;
   #timer: ReturnType<typeof setInterval> | null = null;
   #queue: WatchChange[] = [];
   #waiting: { resolve: (r: IteratorResult<WatchChange>) => void; reject: (e: unknown) => void } | null = null;
@@ -83,10 +119,14 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
   dropped = 0;
 
   constructor(process: Process, targets: readonly WatchTarget[], options: WatchOptions = {}) {
-    if (!Array.isArray(targets)) throw new TypeError("targets must be an array");
+    // Everything is read and checked before anything is armed: a bad option leaves no timer behind.
+    checkProcess(process);
+    const opts = watchOptions(options);
+    if (!Array.isArray(targets)) throw new TypeError(`targets must be an array (got ${describe(targets)})`);
     const n = targets.length;
     this.process = process;
-    this.#options = options;
+    this.#options = opts;
+    this.#little = opts.endian !== "big";
     this.#n = n;
     this.#address = new Float64Array(n);
     this.#size = new Int32Array(n);
@@ -94,38 +134,50 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     this.#type = new Array(n);
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const t = targets[i]!;
-      let address: number | bigint;
-      let type: ValueType | null = null;
-      let size: number;
+      const t = targets[i] as unknown;
+      let address: unknown;
+      let type: unknown = null;
+      let size: unknown;
       if (typeof t === "number" || typeof t === "bigint") {
         address = t;
-        const ty: ValueType = options.type ?? "i32";
-        type = ty;
-        size = VALUE_SIZE[ty];
-      } else if ("type" in t) {
-        const typed = t as { readonly address: number | bigint; readonly type: ValueType };
-        address = typed.address;
-        type = typed.type;
-        size = VALUE_SIZE[typed.type];
+        type = opts.type ?? "i32";
+      } else if (typeof t === "object" && t !== null) {
+        const target = t as { readonly address?: unknown; readonly type?: unknown; readonly length?: unknown };
+        address = target.address;
+        if ("type" in target) type = target.type;
+        else size = target.length;
       } else {
-        const range = t as { readonly address: number | bigint; readonly length: number };
-        address = range.address;
-        size = range.length;
+        throw new TypeError(`targets[${i}] must be an address or { address, type } or { address, length } (got ${describe(t)})`);
+      }
+      if (type !== null) {
+        if (!isValueType(type)) throw new TypeError(`targets[${i}]: unknown type ${describe(type)}`);
+        size = VALUE_SIZE[type];
+      }
+      if (typeof address !== "number" && typeof address !== "bigint") {
+        throw new TypeError(`targets[${i}].address must be a number or a bigint (got ${describe(address)})`);
       }
       const a = Number(address);
-      if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`targets[${i}]: address must be a positive safe integer`);
-      if (type !== null && !Object.hasOwn(VALUE_SIZE, type)) throw new TypeError(`targets[${i}]: unknown type ${String(type)}`);
-      if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`targets[${i}]: length must be a positive integer`);
+      if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`targets[${i}]: address must be a positive safe integer (got ${describe(address)})`);
+      if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0) {
+        throw new RangeError(`targets[${i}]: length must be a positive integer (got ${describe(size)})`);
+      }
+      // One poll reads every target in one call, which the kernel caps at MAX_RW_COUNT (2 GiB - 4 KiB).
+      if (total + Math.ceil(size / 8) * 8 > MAX_WATCH_BYTES) {
+        throw new RangeError(`targets[${i}]: the watched bytes would exceed ${MAX_WATCH_BYTES} (2 GiB - 4 KiB, what one read can move); watch less, or use a RemoteReader`);
+      }
       this.#address[i] = a;
       this.#size[i] = size;
-      this.#type[i] = type;
+      this.#type[i] = type as ValueType | null;
       this.#offset[i] = total;
       total += Math.ceil(size / 8) * 8;
     }
-    this.#now = new Uint8Array(new ArrayBuffer(Math.max(8, total)));
+    try {
+      this.#now = new Uint8Array(pinnedBuffer(Math.max(8, total)));
+      this.#last = new Uint8Array(this.#now.length);
+    } catch {
+      throw new RangeError(`the targets need ${2 * total} bytes of buffers, more than can be allocated`);
+    }
     this.#nowView = new DataView(this.#now.buffer);
-    this.#last = new Uint8Array(this.#now.length);
     this.#ok = new Uint8Array(Math.max(1, n));
     this.#lastOk = new Uint8Array(Math.max(1, n));
     this.#local = new IovecTable(n);
@@ -139,16 +191,16 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     this.#poll();
     this.#last.set(this.#now);
     this.#lastOk.set(this.#ok);
-    const intervalMs = options.intervalMs ?? 100;
-    if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) throw new RangeError(`intervalMs must be a positive number (got ${intervalMs})`);
-    this.#timer = setInterval(() => this.#tick(), intervalMs);
-    if (options.keepAlive === false) this.#timer.unref();
-    if (options.signal) {
-      if (options.signal.aborted) this.stop();
-      else {
-        this.#onAbort = () => this.stop();
-        options.signal.addEventListener("abort", this.#onAbort, { once: true });
-      }
+    const signal = opts.signal;
+    if (signal?.aborted) {
+      this.#end();
+      return;
+    }
+    this.#timer = setInterval(() => this.#tick(), opts.intervalMs);
+    if (opts.keepAlive === false) this.#timer.unref();
+    if (signal) {
+      this.#onAbort = () => this.stop();
+      signal.addEventListener("abort", this.#onAbort, { once: true });
     }
   }
 
@@ -159,10 +211,14 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
 
   /** The current value of target `i` (as of the last poll), `null` when unreadable. */
   value(i: number): Value | Uint8Array | null {
+    if (typeof i !== "number") throw new TypeError(`index must be a number (got ${describe(i)})`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.#n) throw new RangeError(`index ${describe(i)} is not one of the ${this.#n} targets`);
     return this.#decode(this.#last, this.#lastOk, i);
   }
 
   #poll(): void {
+    // Values of another program (after an exec, or a reused pid) are not changes of the watched ones.
+    this.process.verify("process_vm_readv");
     transferBatch("process_vm_readv", this.process.pid, this.#local, this.#remote, this.#n, this.#ok);
   }
 
@@ -170,7 +226,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     if (ok[i] === 0) return null;
     const off = this.#offset[i]!;
     const type = this.#type[i];
-    if (type) return getValue(bytes === this.#now ? this.#nowView : new DataView(bytes.buffer), off, type);
+    if (type) return getValue(bytes === this.#now ? this.#nowView : new DataView(bytes.buffer), off, type, this.#little);
     return bytes.slice(off, off + this.#size[i]!);
   }
 
@@ -219,7 +275,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
       return;
     }
     this.#queue.push(change);
-    if (this.#queue.length > (this.#options.maxQueue ?? 10_000)) {
+    if (this.#queue.length > this.#options.maxQueue) {
       this.#queue.shift();
       this.dropped++;
     }
