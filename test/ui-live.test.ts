@@ -178,3 +178,24 @@ test("a value at an address no read can reach shows as unreadable, and the other
   live.tick();
   expect(messages.at(-1)!.values).toEqual({ l1: "11" });
 });
+
+test("either-sign scan types: a window row shows the reading that matched, live", async () => {
+  const live: Record<string, string | null> = {};
+  const state = new UiState((m) => m.t === "live" && Object.assign(live, (m as { values: object }).values), { intervalMs: 50 });
+  try {
+    await state.request("attach", { pid: process.pid });
+    const block = new Uint16Array(new ArrayBuffer(4096));
+    block[5] = 65535; // -1 as an i16
+    const at = addressOf(block.buffer);
+    const found = (await state.request("scan.first", { type: "int16", query: "-1", memory: { within: [at, at + 4096], permissions: "rw" } })) as { count: number };
+    expect(found.count).toBe(1);
+    const window = (await state.request("scan.window", { start: 0, size: 10 })) as { rows: { address: string; type: string; value: string }[] };
+    expect(window.rows).toEqual([expect.objectContaining({ address: `0x${(at + 10).toString(16)}`, type: "i16", value: "-1" })]);
+    block[5] = 65534;
+    await Bun.sleep(150);
+    expect(live.s0).toBe("-2");
+    expect(block[5]).toBe(65534);
+  } finally {
+    state.close();
+  }
+});

@@ -29,7 +29,7 @@ import { field, formatValue, hex, parseAddress, parseTypedValue, RequestError } 
 /** A message pushed to every page: live values, list changes, progress, status lines. */
 export type Push = LiveMessage | { t: string; [key: string]: unknown };
 
-const SCAN_TYPES = new Set(["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "f32", "f64", "int", "string", "bytes"]);
+const SCAN_TYPES = new Set(["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "f32", "f64", "int8", "int16", "int32", "int64", "int", "string", "bytes"]);
 const KINDS = new Set<string>(["heap", "stack", "thread-stack", "anonymous", "file", "named", "other", "vdso"]);
 /** Most scan matches a page asks for at once. */
 export const MAX_WINDOW = 500;

@@ -71,7 +71,7 @@ function ScanPanel() {
     <h2>Scan</h2>
     <div class="row">
       <select data-testid="scan-type" value=${type} title="value type (of the next first scan)" onChange=${(e) => setType(e.target.value)}>
-        ${[...TYPES, "int", "string", "bytes"].map((t) => html`<option value=${t}>${t}</option>`)}
+        ${[...TYPES, "int8", "int16", "int32", "int64", "int", "string", "bytes"].map((t) => html`<option value=${t}>${t}</option>`)}
       </select>
       <input data-testid="scan-query" class="grow mono" placeholder=${scan ? "changed, decreased, > 5, 100, + 1 …" : "value, 1..10, > 5, unknown"} value=${query}
         onInput=${(e) => setQuery(e.target.value)} onKeyDown=${(e) => e.key === "Enter" && !busy && run(!scan)} />
