@@ -23,14 +23,44 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { addressOf, ioctlPointer, PAGE_SIZE } from "./ffi/libc.ts";
 import type { Region } from "./maps.ts";
+import { describe } from "./validate.ts";
 
-/** `PAGEMAP_SCAN`: `_IOWR('f', 16, struct pm_scan_arg)` with a 96-byte argument (linux/fs.h). */
+/**
+ * `PAGEMAP_SCAN`: `_IOWR('f', 16, struct pm_scan_arg)` with a 96-byte argument (linux/fs.h), 0xc0606610.
+ *
+ * @example
+ * ```ts
+ * const n = ioctlPointer(pagemapFd, PAGEMAP_SCAN, addressOf(pmScanArg));
+ * ```
+ */
 export const PAGEMAP_SCAN = ((3 << 30) >>> 0) + (96 << 16) + (0x66 << 8) + 16;
-/** `sizeof(struct pm_scan_arg)`: twelve `__u64`. */
+/**
+ * `sizeof(struct pm_scan_arg)`: twelve `__u64` (size, flags, start, end, walk_end, vec, vec_len, max_pages,
+ * category_inverted, category_mask, category_anyof_mask, return_mask).
+ *
+ * @example
+ * ```ts
+ * const arg = new ArrayBuffer(PM_SCAN_ARG_SIZE);
+ * ```
+ */
 export const PM_SCAN_ARG_SIZE = 96;
-/** `sizeof(struct page_region)`: start, end, categories (three `__u64`). */
+/**
+ * `sizeof(struct page_region)`: start, end, categories (three `__u64`).
+ *
+ * @example
+ * ```ts
+ * const vec = new ArrayBuffer(4096 * PAGE_REGION_SIZE);
+ * ```
+ */
 export const PAGE_REGION_SIZE = 24;
-/** `PAGE_IS_*` categories of `PAGEMAP_SCAN` (linux/fs.h). */
+/**
+ * `PAGE_IS_*` categories of `PAGEMAP_SCAN` (linux/fs.h).
+ *
+ * @example
+ * ```ts
+ * const anyof = PAGE_IS.PRESENT | PAGE_IS.SWAPPED;
+ * ```
+ */
 export const PAGE_IS = { FILE: 1 << 2, PRESENT: 1 << 3, SWAPPED: 1 << 4, PFNZERO: 1 << 5, HUGE: 1 << 6 } as const;
 
 const TWO_32 = 4294967296;
@@ -141,6 +171,9 @@ function setU64(words: Uint32Array, index: number, value: number): void {
   words[2 * index + 1] = Math.floor(value / TWO_32) >>> 0;
 }
 
+/** Pagemap opened but could not be read (the process exited, …): everything is taken as existing. */
+class PagemapUnreadable extends Error {}
+
 const ENOTTY = 25;
 const EINVAL = 22;
 
@@ -170,7 +203,7 @@ function scanIoctl(fd: number, start: number, end: number, runs: number[]): bool
     const n = ioctlPointer(fd, PAGEMAP_SCAN, argAddress);
     if (n < 0) {
       if (-n === ENOTTY || -n === EINVAL) return false;
-      throw new Error(`PAGEMAP_SCAN failed with errno ${-n}`);
+      throw new PagemapUnreadable(`PAGEMAP_SCAN failed with errno ${-n}`);
     }
     decodePageRegions(vecWords, n, runs);
     const walkEnd = argWords[9]! * TWO_32 + argWords[8]!;
@@ -190,7 +223,12 @@ function readEntries(fd: number, start: number, end: number, runs: number[]): vo
     const first = start + p * PAGE_SIZE;
     let got = 0;
     while (got < n * 8) {
-      const r = readSync(fd, entryBuffer, got, n * 8 - got, (first / PAGE_SIZE) * 8 + got);
+      let r: number;
+      try {
+        r = readSync(fd, entryBuffer, got, n * 8 - got, (first / PAGE_SIZE) * 8 + got);
+      } catch (error) {
+        throw new PagemapUnreadable(`reading the pagemap entries failed: ${(error as Error).message}`);
+      }
       if (r <= 0) break;
       got += r;
     }
@@ -232,12 +270,16 @@ function clip(runs: number[], start: number, end: number): Float64Array {
  * ```
  */
 export function residentRuns(pid: number, ranges: readonly { start: number; end: number }[], options: ResidentRunsOptions = {}): ResidentRuns {
-  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`pid must be a positive integer (got ${String(pid)})`);
-  for (const r of ranges) {
+  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`pid must be a positive integer (got ${describe(pid)})`);
+  if (!Array.isArray(ranges)) throw new TypeError(`ranges must be an array of { start, end } (got ${describe(ranges)})`);
+  options ??= {};
+  if (typeof options !== "object") throw new TypeError(`options must be an object (got ${describe(options)})`);
+  ranges.forEach((r, i) => {
+    if (typeof r !== "object" || r === null) throw new TypeError(`ranges[${i}] must be an object { start, end } (got ${describe(r)})`);
     if (!(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.end >= r.start)) {
-      throw new RangeError(`invalid range [${String(r.start)}, ${String(r.end)})`);
+      throw new RangeError(`invalid range [${describe(r.start)}, ${describe(r.end)})`);
     }
-  }
+  });
   const whole = (reason: string): ResidentRuns => ({
     source: "none",
     runs: ranges.map((r) => (r.end > r.start ? Float64Array.of(r.start, r.end) : new Float64Array(0))),
@@ -269,6 +311,9 @@ export function residentRuns(pid: number, ranges: readonly { start: number; end:
       out.push(clip(runs, r.start, r.end));
     }
     return { source: useScan ? "scan" : "entries", runs: out };
+  } catch (error) {
+    if (error instanceof PagemapUnreadable) return whole(error.message);
+    throw error;
   } finally {
     closeSync(fd);
   }
@@ -276,8 +321,8 @@ export function residentRuns(pid: number, ranges: readonly { start: number; end:
 
 /**
  * Whether a never-touched page of `region` holds zeros without existing: a
- * private anonymous mapping (`heap`, `stack`, `thread-stack`, `anonymous`, or
- * `[anon:NAME]`). File-backed and shared mappings hold data that is not in the
+ * private anonymous mapping (`heap`, `stack`, `thread-stack`, `anonymous`,
+ * `[anon:NAME]`, or a private mapping of `/dev/zero`). File-backed and shared mappings hold data that is not in the
  * page tables, so they are always read.
  *
  * @example
@@ -295,6 +340,8 @@ export function zeroFilled(region: Region): boolean {
       return true;
     case "named":
       return region.path.startsWith("[anon:");
+    case "file":
+      return region.path === "/dev/zero"; // a private mapping of /dev/zero is anonymous memory
     default:
       return false;
   }
@@ -304,6 +351,8 @@ export function zeroFilled(region: Region): boolean {
 export interface MemoryLayout {
   /** Flat `[start, end)` pairs, ascending and disjoint: what must be read (existing pages, and all of file-backed and shared mappings). */
   runs: Float64Array;
+  /** The rest of the ranges: never-touched pages of private anonymous mappings, which hold zeros. Flat pairs, ascending. */
+  holes: Float64Array;
   /** How pagemap was read; `"off"` when not asked (`resident: false`). */
   source: PagemapSource | "off";
   /** Why pagemap could not be used, with `source: "none"`. */
@@ -339,7 +388,7 @@ export function existingRuns(
   if (!resident) {
     const runs: number[] = [];
     for (const r of ranges) if (r.end > r.start) pushRun(runs, r.start, r.end);
-    return { runs: Float64Array.from(runs), source: "off", selected, existing: selected };
+    return { runs: Float64Array.from(runs), holes: new Float64Array(0), source: "off", selected, existing: selected };
   }
   // Cut the ranges along the mappings: zero-filled pieces are asked of pagemap, the others are read whole.
   const pieces: { start: number; end: number; zero: boolean }[] = [];
@@ -364,6 +413,7 @@ export function existingRuns(
   const zero = pieces.filter((p) => p.zero);
   const found = zero.length > 0 ? residentRuns(pid, zero, options) : { source: "scan" as PagemapSource, runs: [] };
   const runs: number[] = [];
+  const holes: number[] = [];
   let z = 0;
   for (const p of pieces) {
     if (!p.zero) {
@@ -371,9 +421,15 @@ export function existingRuns(
       continue;
     }
     const rr = found.runs[z++]!;
-    for (let i = 0; i < rr.length; i += 2) pushRun(runs, rr[i]!, rr[i + 1]!);
+    let at = p.start;
+    for (let i = 0; i < rr.length; i += 2) {
+      if (rr[i]! > at) pushRun(holes, at, rr[i]!);
+      pushRun(runs, rr[i]!, rr[i + 1]!);
+      at = rr[i + 1]!;
+    }
+    if (at < p.end) pushRun(holes, at, p.end);
   }
   let existing = 0;
   for (let i = 0; i < runs.length; i += 2) existing += runs[i + 1]! - runs[i]!;
-  return { runs: Float64Array.from(runs), source: found.source, reason: found.reason, selected, existing };
+  return { runs: Float64Array.from(runs), holes: Float64Array.from(holes), source: found.source, reason: found.reason, selected, existing };
 }

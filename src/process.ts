@@ -311,11 +311,14 @@ export class Process {
    * name of its `argv[0]`, or, for an interpreter (bun, node, deno, python,
    * perl, ruby, a shell, java), the base name of the script it runs
    * (`argv[1]`). Sorted by pid; empty when none. The calling process is left
-   * out, and processes that vanish while looking are skipped.
+   * out, and processes that vanish while looking are skipped. Each `Process`
+   * holds two descriptors (its identity) until {@link close} or collection:
+   * close the ones you do not keep.
    *
    * @example
    * ```ts
-   * const [game] = Process.find("supertux2");
+   * const [game, ...others] = Process.find("supertux2");
+   * for (const p of others) p.close();
    * ```
    */
   static find(name: string): Process[] {
@@ -766,13 +769,13 @@ export class Process {
   }
   /** Big-endian. @example `proc.writeF32BE(address, 1.5)` */
   writeF32BE(address: number | bigint, value: number): void {
-    if (typeof value !== "number") throw new TypeError("value must be a number");
+    if (typeof value !== "number") throw new TypeError(`value must be a number (got ${describe(value)})`);
     this.#view.setFloat32(0, value, false);
     this.#put(address, 4);
   }
   /** Big-endian. @example `proc.writeF64BE(address, Math.PI)` */
   writeF64BE(address: number | bigint, value: number): void {
-    if (typeof value !== "number") throw new TypeError("value must be a number");
+    if (typeof value !== "number") throw new TypeError(`value must be a number (got ${describe(value)})`);
     this.#view.setFloat64(0, value, false);
     this.#put(address, 8);
   }

@@ -29,7 +29,7 @@ export type Endian = "little" | "big";
 export function isLittleEndian(endian: unknown): boolean {
   if (endian === undefined || endian === "little") return true;
   if (endian === "big") return false;
-  throw new RangeError(`endian must be "little" or "big" (got ${String(endian)})`);
+  throw new RangeError(`endian must be "little" or "big" (got ${describe(endian)})`);
 }
 
 /** A value of a {@link ValueType}: 64-bit integers are bigints. */

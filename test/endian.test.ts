@@ -165,6 +165,16 @@ describe("big-endian reads, writes, freezes and watches", () => {
     expect(await state()).toEqual(before);
   });
 
+  test("bad values and endians are named in the message, whatever they are", async () => {
+    const before = await state();
+    expect(() => proc.writeF32BE(page + SPEED, "1.5" as never)).toThrow(/value must be a number \(got "1\.5"\)/);
+    expect(() => proc.writeF64BE(page + SPEED, null as never)).toThrow(/value must be a number \(got null\)/);
+    // An endian whose toString throws: still our RangeError, not the object's error.
+    const odd = { toString: () => { throw new Error("not me"); } };
+    expect(() => freeze(proc, page + HEALTH, "u32", 1, { endian: odd as never })).toThrow(/endian must be "little" or "big" \(got an object\)/);
+    expect(await state()).toEqual(before);
+  });
+
   test("getValue and setValue take the byte order", () => {
     const dv = new DataView(new ArrayBuffer(8));
     setValue(dv, 0, "u32", 0x11223344, false);

@@ -63,9 +63,10 @@ describe("decoders (pure, on captured data)", () => {
         "7f0000005000-7f0000006000 rw-p 00001000 08:01 42                         /usr/lib/libc.so.6",
         "7f0000006000-7f0000007000 rw-p 00000000 00:00 0                          [stack]",
         "7f0000007000-7f0000008000 rw-s 00000000 00:00 0 ",
+        "7f0000008000-7f0000009000 rw-p 00000000 00:05 4                          /dev/zero",
       ].join("\n"),
     );
-    expect(maps.map(zeroFilled)).toEqual([true, false, true, true, false, false, true, false]);
+    expect(maps.map(zeroFilled)).toEqual([true, false, true, true, false, false, true, false, true]);
   });
 });
 
@@ -111,6 +112,11 @@ describe("live", () => {
     expect(() => residentRuns(0, [])).toThrow(RangeError);
     expect(() => residentRuns(process.pid, [{ start: 10, end: 5 }])).toThrow(RangeError);
     expect(() => residentRuns(process.pid, [{ start: 0.5, end: 5 }])).toThrow(RangeError);
+    // Not arrays, not objects: a TypeError that names the argument, not the engine's "null is not an object".
+    expect(() => residentRuns(process.pid, null as never)).toThrow(/ranges must be an array .*got null/);
+    expect(() => residentRuns(process.pid, [null] as never)).toThrow(/ranges\[0\] must be an object .*got null/);
+    expect(() => residentRuns(process.pid, [{ start: 0, end: 4096 }], 5 as never)).toThrow(/options must be an object \(got 5\)/);
+    expect(residentRuns(process.pid, [], null as never).runs).toEqual([]);
   });
 });
 

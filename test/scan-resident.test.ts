@@ -6,7 +6,7 @@
  * cannot be read.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { PAGE_SIZE } from "../src/ffi/libc.ts";
 import { existingRuns, residentRuns } from "../src/pagemap.ts";
 import { Process } from "../src/process.ts";
@@ -88,6 +88,11 @@ function offsets(s: Scan, base: number): Float64Array {
   return s.addresses().map((a) => a - base);
 }
 
+/** VmPTE (page tables) of a process, in KiB. */
+function vmPte(pid: number): number {
+  return Number(/VmPTE:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+}
+
 /** Whether page `index` of the reservation exists (present or swapped) now. */
 function exists(t: Sparse, index: number): boolean {
   const { runs } = residentRuns(t.pid, [{ start: t.base + index * P, end: t.base + (index + 1) * P }]);
@@ -99,6 +104,7 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
   let b: Sparse;
   let modelA: Uint8Array;
   let rssStart = 0;
+  let pteStart = 0;
 
   beforeAll(async () => {
     // A: scanned resident-only. B: the same memory, scanned with full reads (resident: false) within the window.
@@ -108,6 +114,7 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
     await plant(a, modelA);
     await plant(b, new Uint8Array(WINDOW));
     rssStart = await a.rss();
+    pteStart = vmPte(a.pid);
   });
   afterAll(() => {
     a?.kill();
@@ -203,6 +210,10 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
   });
 
   test("the whole 3 GiB reservation: results as the memory holds them, and the target's RSS does not grow", async () => {
+    // The changes the previous test makes, made again (they are idempotent) so that this test also runs alone.
+    await a.write(1000 * P + 4, le32(77));
+    expect(await a.madvise("dontneed", 200 * P, P)).toBe(0);
+    await a.write(16 * P + 8, le32(123457));
     const proc = new Process(a.pid);
     const all = { within: [a.base, a.base + a.size] as [number, number] };
     const z = await scan(proc, "i32", 0, all);
@@ -228,6 +239,13 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
     const grown = (await a.rss()) - rssStart;
     // Planted since the start: pages 1000 and 2 GiB + 8 (8 KiB); the window's full reads happened in B.
     expect(grown).toBeLessThan(1024);
+    // Stronger than VmRSS (a read of an untouched page may map the shared zero page, which VmRSS does not count):
+    // the page tables hold nothing but the pages written, per the pagemap entries, which show zero-page mappings too.
+    const { runs } = residentRuns(a.pid, [{ start: a.base, end: a.base + a.size }], { entries: true });
+    const pages: number[] = [];
+    for (let i = 0; i < runs[0]!.length; i += 2) for (let x = runs[0]![i]!; x < runs[0]![i + 1]!; x += P) pages.push((x - a.base) / P);
+    expect(pages).toEqual([16, 17, 18, 19, 600, 900, 1000, (2048 * MiB) / P]);
+    expect(vmPte(a.pid) - pteStart).toBeLessThan(64);
   });
 
   test("pages freed between scans read as zeros in next scans, without being faulted back in", async () => {
@@ -247,6 +265,67 @@ describe.skipIf(skip !== null)("resident-only scans (C target, 3 GiB untouched r
     await s.next(0);
     expect(s.count).toBe(1);
     expect(exists(t, 5)).toBe(false);
+  });
+
+  test("an unknown-value scan of a 5 GiB reservation keeps only what exists", async () => {
+    const t = await start(5 * 1024);
+    await t.write(7 * P, le32(31));
+    const proc = new Process(t.pid);
+    const u = await scan(proc, "i32", "unknown", { within: [t.base, t.base + t.size] });
+    expect(u.count).toBe(t.size / 4);
+    expect(u.stats.read).toBe(P);
+    await t.write(7 * P, le32(32));
+    await u.next("increased");
+    expect(Array.from(u.addresses())).toEqual([t.base + 7 * P]);
+    expect(exists(t, 8)).toBe(false);
+  });
+
+  test("a snapshot larger than one chunk of storage (64 MiB): values across the seam compare as anywhere else", async () => {
+    const t = await start(80);
+    await t.fill(0, t.size, 0x5a);
+    const proc = new Process(t.pid);
+    const within: [number, number] = [t.base, t.base + t.size];
+    const seam = 64 * MiB; // the snapshot's data is stored from offset 0: its second chunk begins here
+    const aligned = await scan(proc, "i32", "unknown", { within });
+    const every = await scan(proc, "u32", "unknown", { within, align: 1 });
+    expect(every.count).toBe(t.size - 3);
+    await t.write(seam - 2, Uint8Array.of(0x11, 0x22, 0x33, 0x44));
+    await t.write(8, le32(1));
+    await t.write(t.size - 4, le32(2));
+    await aligned.next("changed");
+    expect(Array.from(aligned.addresses(), (a) => a - t.base)).toEqual([8, seam - 4, seam, t.size - 4]);
+    const values = [...aligned].map((m) => [m.value, m.previous]);
+    expect(values).toEqual([[1, 0x5a5a5a5a], [0x22115a5a, 0x5a5a5a5a], [0x5a5a4433, 0x5a5a5a5a], [2, 0x5a5a5a5a]]);
+    await every.next("changed");
+    const near = Array.from(every.addresses(), (a) => a - t.base).filter((o) => o > 64 && o < t.size - 64);
+    expect(near).toEqual([seam - 5, seam - 4, seam - 3, seam - 2, seam - 1, seam, seam + 1]);
+    const straddling = [...every].find((m) => m.address === t.base + seam - 2)!;
+    expect(straddling.value).toBe(0x44332211);
+    expect(straddling.previous).toBe(0x5a5a5a5a);
+    every.undo();
+    await every.next(0x44332211);
+    expect(Array.from(every.addresses(), (a) => a - t.base)).toEqual([seam - 2]);
+  });
+
+  test("patterns longer than a page, across an untouched page: the same as a full read", async () => {
+    const [x, y] = [await start(64), await start(64)];
+    for (const t of [x, y]) {
+      await t.write(10 * P + 4000, Uint8Array.of(0xaa));
+      await t.write(12 * P + 100, Uint8Array.of(0xbb)); // page 11 stays untouched
+    }
+    const gap = 12 * P + 100 - (10 * P + 4000) - 1;
+    const long = `aa ${"?? ".repeat(gap)}bb`;
+    const zeros = `aa ${"00 ".repeat(gap)}bb`;
+    for (const pattern of [long, zeros, `${"00 ".repeat(5000)}aa`]) {
+      const r = (await findPattern(new Process(x.pid), pattern, { within: [x.base, x.base + 16 * P] })).map((v) => v - x.base);
+      const f = (await findPattern(new Process(y.pid), pattern, { within: [y.base, y.base + 16 * P], resident: false })).map((v) => v - y.base);
+      expect(r.length).toBeGreaterThan(0);
+      expect(r).toEqual(f);
+    }
+    expect(exists(x, 11)).toBe(false);
+    const s = await scan(new Process(x.pid), "bytes", long, { within: [x.base, x.base + 16 * P] });
+    expect(Array.from(s.addresses())).toEqual([x.base + 10 * P + 4000]);
+    expect(exists(x, 11)).toBe(false);
   });
 
   test("a swapped-out page is still read", async () => {

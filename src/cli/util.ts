@@ -94,6 +94,8 @@ export function openTarget(spec: string | undefined): Process {
   const found = Process.find(spec).filter((p) => p.pid !== process.pid);
   if (found.length === 0) throw new UsageError(`no process named "${spec}"`);
   if (found.length > 1) {
+    // Each Process holds descriptors (its identity): release the ones not handed out now, not at some later GC.
+    for (const p of found) p.close();
     throw new UsageError(`${found.length} processes are named "${spec}" (${found.map((p) => p.pid).join(", ")}): give a pid`);
   }
   return found[0]!;

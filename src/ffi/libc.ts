@@ -268,7 +268,16 @@ export function mprotect(address: number, length: number, prot: number): boolean
   return libc.mprotect(address as unknown as Pointer, length, prot) === 0;
 }
 
-/** `ioctl(fd, request, address)` with a pointer argument: the result, or `-errno` when it returned -1. */
+/**
+ * `ioctl(fd, request, address)` with a pointer argument: the result, or
+ * `-errno` when it returned -1 (read at once). `address` is that of an
+ * explicitly allocated `ArrayBuffer` the caller keeps alive.
+ *
+ * @example
+ * ```ts
+ * const n = ioctlPointer(fd, PAGEMAP_SCAN, addressOf(argBuffer));
+ * ```
+ */
 export function ioctlPointer(fd: number, request: number, address: number): number {
   const result = libc.ioctl(fd, request, address as unknown as Pointer);
   return result === -1 ? -lastErrno() : result;

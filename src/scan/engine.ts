@@ -21,10 +21,34 @@ export const CHUNK = 1 << 20;
 export const SPAN_GAP = 4096;
 /** Fields per piece in a task's `pieces`: address, length (of start positions), limit (readable end), snapshot offset. */
 export const PIECE = 4;
-/** Fields per piece of a sparse snapshot: address, length, offset into its data (or {@link ZERO} for zeros). */
+/**
+ * Fields per piece of a sparse snapshot: address, length, offset into its data (or {@link ZERO} for zeros).
+ *
+ * @example
+ * ```ts
+ * for (let k = 0; k < pieces.length; k += SNAP_PIECE) console.log(pieces[k], pieces[k + 1], pieces[k + 2]);
+ * ```
+ */
 export const SNAP_PIECE = 3;
-/** The offset of a snapshot piece that holds zeros and has no data. */
+/**
+ * The offset of a snapshot piece that holds zeros and has no data.
+ *
+ * @example
+ * ```ts
+ * if (pieces[k + 2] === ZERO) continue; // zeros, never read
+ * ```
+ */
 export const ZERO = -1;
+/**
+ * Bytes per SharedArrayBuffer of a snapshot's data (one holds at most 4 GiB):
+ * offsets run on across the chunks, and no piece crosses from one to the next.
+ *
+ * @example
+ * ```ts
+ * const chunk = Math.floor(offset / SNAP_CHUNK); // data[chunk] holds the piece, at offset - chunk * SNAP_CHUNK
+ * ```
+ */
+export const SNAP_CHUNK = 1 << 26;
 
 const ESRCH = 3;
 const EPERM = 1;
@@ -35,20 +59,20 @@ export type Matcher =
   | { kind: "bytes"; op: "eq" | "ne" | "changed" | "unchanged" | "any"; pattern: CompiledPattern | null; width: number };
 
 /**
- * `runs` (flat `[start, end)` pairs, ascending) are the bytes that exist; what lies outside them holds zeros and is
- * never read (pages of private anonymous mappings that are neither present nor swapped). `null`: everything exists.
+ * `holes` (flat `[start, end)` pairs, ascending) are never-touched pages of private anonymous mappings, which hold
+ * zeros: they are never read (reading them would make the kernel map them in the target). `null`: no holes.
  */
 export type Task =
-  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null; addressesOnly?: boolean }
-  | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer }
+  | { kind: "first"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; holes: Float64Array | null; addressesOnly?: boolean }
+  | { kind: "snapshot"; pid: number; pieces: Float64Array; snap: SharedArrayBuffer[] }
   | {
-    kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; runs: Float64Array | null;
+    kind: "snapNext"; pid: number; matcher: Matcher; width: number; align: number; pieces: Float64Array; holes: Float64Array | null;
     /** The previous level's pieces ({@link SNAP_PIECE} fields each) and their data. */
-    parent: Float64Array; snap: SharedArrayBuffer | null;
+    parent: Float64Array; snap: SharedArrayBuffer[] | null;
   }
   | {
     kind: "next"; pid: number; matcher: Matcher; width: number; addresses: Float64Array; values: Uint8Array; from: number; to: number;
-    runs: Float64Array | null;
+    holes: Float64Array | null;
   };
 
 export interface TaskResult {
@@ -63,7 +87,7 @@ export interface TaskResult {
   skipped: number;
   /** Bytes transferred from the target. */
   resident: number;
-  /** Bytes taken as zeros without reading them (outside the task's runs). */
+  /** Bytes taken as zeros without reading them (in the task's holes). */
   zeroed: number;
   /** Snapshot tasks: bytes read from the start of each piece. */
   read?: Float64Array;
@@ -143,9 +167,9 @@ class Scratch {
   readonly local = new IovecTable(IOV_MAX);
   readonly remote = new IovecTable(IOV_MAX);
   readonly fn = nativeTransfer("process_vm_readv");
-  /** The current task's runs (see {@link Task}), a cursor into them, and its counters. */
-  runs: Float64Array | null = null;
-  rc = 0;
+  /** The current task's holes (see {@link Task}), a cursor into them, and its counters. */
+  holes: Float64Array | null = null;
+  hc = 0;
   transferred = 0;
   zeroed = 0;
   /** Old values of a snapshot comparison, laid out as the chunk buffer (made on first use). */
@@ -175,47 +199,51 @@ class Scratch {
     if (n > 0) this.transferred += n;
     return n;
   }
-  /** Starts a task over `runs`. */
-  begin(runs: Float64Array | null): void {
-    this.runs = runs;
-    this.rc = 0;
+  /** Starts a task with `holes`. */
+  begin(holes: Float64Array | null): void {
+    this.holes = holes;
+    this.hc = 0;
     this.transferred = 0;
     this.zeroed = 0;
   }
-  /** Whether `[start, end)` lies within one run (always, without runs). Calls ascend in `start`. */
-  within(start: number, end: number): boolean {
-    const runs = this.runs;
-    if (runs === null) return true;
-    let c = this.rc;
-    while (c < runs.length && runs[c + 1]! <= start) c += 2;
-    this.rc = c;
-    return c < runs.length && runs[c]! <= start && runs[c + 1]! >= end;
+  /** Whether no hole meets `[start, end)`. Calls ascend in `start`. */
+  clear(start: number, end: number): boolean {
+    const holes = this.holes;
+    if (holes === null) return true;
+    let c = this.hc;
+    while (c < holes.length && holes[c + 1]! <= start) c += 2;
+    this.hc = c;
+    return c >= holes.length || holes[c]! >= end;
   }
   /**
-   * `[address, address + length)` into the chunk buffer at `offset`: the parts
-   * within the runs read, the rest zeros (never read, so never faulted in).
-   * Returns how many bytes from the start are valid (a read stops at a fault,
-   * as a plain read would), or -errno when nothing could be read or the error
-   * is fatal. Calls ascend in `address`.
+   * `[address, address + length)` into the chunk buffer at `offset`: read,
+   * except the parts in holes, which are zeros (never read, so never faulted
+   * in). Returns how many bytes from the start are valid (a read stops at a
+   * fault, as a plain read would), or -errno when nothing could be read or the
+   * error is fatal. Calls ascend in `address`.
    */
   fill(pid: number, offset: number, address: number, length: number): number {
-    if (this.within(address, address + length)) return this.read(pid, this.address + offset, address, length);
-    const runs = this.runs!;
+    if (this.clear(address, address + length)) return this.read(pid, this.address + offset, address, length);
+    const holes = this.holes!;
     const end = address + length;
-    this.u8.fill(0, offset, offset + length);
-    let got = 0;
-    for (let k = this.rc; k < runs.length && runs[k]! < end; k += 2) {
-      const s = Math.max(address, runs[k]!);
-      const e = Math.min(end, runs[k + 1]!);
-      const n = this.read(pid, this.address + offset + (s - address), s, e - s);
-      if (n !== e - s) {
-        if (n < 0 && fatal(-n)) return n;
-        this.zeroed += s - address - got;
-        return s - address + Math.max(0, n);
+    let at = address;
+    for (let k = this.hc; at < end; k += 2) {
+      const hs = k < holes.length ? Math.max(at, Math.min(end, holes[k]!)) : end;
+      if (hs > at) {
+        const n = this.read(pid, this.address + offset + (at - address), at, hs - at);
+        if (n !== hs - at) {
+          if (n < 0 && fatal(-n)) return n;
+          return at - address + Math.max(0, n);
+        }
       }
-      got += e - s;
+      if (k >= holes.length) break;
+      const he = Math.min(end, holes[k + 1]!);
+      if (he > hs) {
+        this.u8.fill(0, offset + (hs - address), offset + (he - address));
+        this.zeroed += he - hs;
+      }
+      at = Math.max(hs, he);
     }
-    this.zeroed += length - got;
     return length;
   }
   /** The old-values buffer: its bytes, a DataView and typed arrays over it. */
@@ -282,7 +310,7 @@ function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResul
   const arr = spec ? s.array(spec.type) : null;
   const pm = matcher.kind === "bytes" ? patternOf(matcher) : null;
   const offs = s.out;
-  s.begin(task.runs);
+  s.begin(task.holes);
   for (let q = 0; q < pieces.length; q += PIECE) {
     const start = pieces[q]!;
     const end = start + pieces[q + 1]!;
@@ -351,7 +379,7 @@ function runFirst(s: Scratch, task: Extract<Task, { kind: "first" }>): TaskResul
 function runSnapshot(s: Scratch, task: Extract<Task, { kind: "snapshot" }>): TaskResult {
   const { pid, pieces, snap } = task;
   s.begin(null);
-  const snapAddress = addressOf(snap as unknown as ArrayBuffer);
+  const chunkAddress = snap.map((b) => addressOf(b as unknown as ArrayBuffer));
   const read = new Float64Array(pieces.length / PIECE);
   let bytes = 0;
   let skipped = 0;
@@ -361,10 +389,12 @@ function runSnapshot(s: Scratch, task: Extract<Task, { kind: "snapshot" }>): Tas
     const start = pieces[q]!;
     const len = pieces[q + 1]!;
     const off = pieces[q + 3]!;
+    const chunk = Math.floor(off / SNAP_CHUNK);
+    const local = chunkAddress[chunk]! + (off - chunk * SNAP_CHUNK);
     let got = 0;
     while (got < len) {
       const step = Math.min(len - got, CHUNK);
-      const n = s.read(pid, snapAddress + off + got, start + got, step);
+      const n = s.read(pid, local + got, start + got, step);
       if (n < 0 && fatal(-n)) return { ...result(), errno: -n, errAddress: start + got };
       if (n > 0) got += n;
       if (n < step) break;
@@ -379,37 +409,47 @@ function runSnapshot(s: Scratch, task: Extract<Task, { kind: "snapshot" }>): Tas
 function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): TaskResult {
   const { pid, matcher, width: w, align, pieces, parent, snap } = task;
   const out = new Out(w);
-  s.begin(task.runs);
+  s.begin(task.holes);
   const offs = s.out;
   let bytes = 0;
   let skipped = 0;
   const old = s.old();
-  const snapU8 = snap ? new Uint8Array(snap) : null;
+  /** Views of the old values: the scratch copy, or a chunk of the snapshot's data. */
+  type Source = { arr: ArrayLike<number | bigint> | null; dv: DataView<ArrayBufferLike>; u8: Uint8Array<ArrayBufferLike> };
+  const numericType = matcher.kind === "numeric" ? matcher.spec.type : null;
+  const local: Source = { arr: numericType ? old.array(numericType) : null, dv: old.dv, u8: old.u8 };
+  const chunks: (Source | undefined)[] = [];
+  const chunkSource = (k: number): Source => {
+    let src = chunks[k];
+    if (!src) {
+      const b = snap![k]!;
+      src = { arr: numericType ? new ARRAY[numericType](b, 0, Math.floor(b.byteLength / w)) : null, dv: new DataView(b), u8: new Uint8Array(b) };
+      chunks[k] = src;
+    }
+    return src;
+  };
   // Old values: straight from the snapshot's data when one data piece holds them all, else copied into `old`.
-  let routine: (from: number, to: number, base: number, delta: number, local: boolean) => number;
+  let routine: (from: number, to: number, base: number, delta: number, src: Source) => number;
   if (matcher.kind === "numeric") {
     const spec = matcher.spec;
     if (align === w && spec.big !== true) {
       const f = snapshotAlignedRoutine(spec);
       const cur = s.array(spec.type);
-      const snapArr = snap ? new ARRAY[spec.type](snap, 0, Math.floor(snap.byteLength / w)) : null;
-      const locArr = old.array(spec.type);
-      routine = (from, to, _base, delta, local) => {
-        const c = f(cur, local ? locArr : snapArr!, delta / w, Math.ceil(from / w), Math.ceil(to / w), offs);
+      routine = (from, to, _base, delta, src) => {
+        const c = f(cur, src.arr!, delta / w, Math.ceil(from / w), Math.ceil(to / w), offs);
         for (let k = 0; k < c; k++) offs[k]! *= w;
         return c;
       };
     } else {
       const f = snapshotUnalignedRoutine(spec);
-      const snapDv = snap ? new DataView(snap) : null;
-      routine = (from, to, _base, delta, local) => f(s.dv, local ? old.dv : snapDv!, delta, from, to, align, offs);
+      routine = (from, to, _base, delta, src) => f(s.dv, src.dv, delta, from, to, align, offs);
     }
   } else {
     const op = matcher.op;
-    routine = (from, to, base, delta, local) => {
+    routine = (from, to, base, delta, src) => {
       let c = 0;
       const u8 = s.u8;
-      const o8 = local ? old.u8 : snapU8!;
+      const o8 = src.u8;
       for (let p = from; p < to; p++) {
         if ((base + p) % align !== 0) continue;
         let same = true;
@@ -447,7 +487,8 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
         const po = parent[pc + 2]!;
         let c: number;
         if (pc < parent.length && po !== ZERO && ps <= a && ps + parent[pc + 1]! >= a + n) {
-          c = routine(from, to, base, po + (a - ps) - lo, false);
+          const chunk = Math.floor(po / SNAP_CHUNK);
+          c = routine(from, to, base, po - chunk * SNAP_CHUNK + (a - ps) - lo, chunkSource(chunk));
         } else {
           old.u8.fill(0, lo, lo + n);
           for (let k = pc; k < parent.length && parent[k]! < a + n; k += SNAP_PIECE) {
@@ -455,9 +496,11 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
             if (off === ZERO) continue;
             const s0 = Math.max(a, parent[k]!);
             const e0 = Math.min(a + n, parent[k]! + parent[k + 1]!);
-            if (e0 > s0) old.u8.set(snapU8!.subarray(off + (s0 - parent[k]!), off + (e0 - parent[k]!)), lo + (s0 - a));
+            const chunk = Math.floor(off / SNAP_CHUNK);
+            const at = off - chunk * SNAP_CHUNK - parent[k]!;
+            if (e0 > s0) old.u8.set(chunkSource(chunk).u8.subarray(at + s0, at + e0), lo + (s0 - a));
           }
-          c = routine(from, to, base, 0, true);
+          c = routine(from, to, base, 0, local);
         }
         out.addMany(base, offs, c, 1, s.u8);
       }
@@ -469,7 +512,7 @@ function runSnapNext(s: Scratch, task: Extract<Task, { kind: "snapNext" }>): Tas
 
 function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult {
   const { pid, matcher, width: w, addresses, values, from, to } = task;
-  s.begin(task.runs);
+  s.begin(task.holes);
   // A next scan keeps at most `to - from` matches: the output is allocated once, at that size.
   const cap = Math.max(1, to - from);
   const A = new Float64Array(cap);
@@ -532,7 +575,7 @@ function runNext(s: Scratch, task: Extract<Task, { kind: "next" }>): TaskResult 
       }
       const len = e - st;
       const lpos = pos + ((st % 8 - pos) & 7); // keep local offset ≡ address mod 8
-      if (!s.within(st, e)) {
+      if (!s.clear(st, e)) {
         if (spans > 0) break; // ends this batch; taken alone next
         // Partly or wholly outside the existing bytes: zeros there, never read.
         const got = s.fill(pid, st % 8, st, len);

@@ -93,6 +93,28 @@ export function logicalRanges(pieces: ArrayLike<number>): number[] {
 }
 
 /**
+ * The intersection of two sets of runs.
+ *
+ * @example
+ * ```ts
+ * intersectRuns([0, 10, 20, 30], [5, 25]); // [5, 10, 20, 25]
+ * ```
+ */
+export function intersectRuns(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const s = Math.max(a[i]!, b[j]!);
+    const e = Math.min(a[i + 1]!, b[j + 1]!);
+    if (e > s) out.push(s, e);
+    if (a[i + 1]! < b[j + 1]!) i += 2;
+    else j += 2;
+  }
+  return out;
+}
+
+/**
  * The union of two sets of runs.
  *
  * @example

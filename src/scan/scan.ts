@@ -8,9 +8,9 @@ import { PAGE_SIZE } from "../ffi/libc.ts";
 import type { Region } from "../maps.ts";
 import type { Process } from "../process.ts";
 import { getValue, isLittleEndian, isValueType, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
-import { existingRuns, type MemoryLayout, type PagemapSource } from "../pagemap.ts";
-import { PIECE, CHUNK, SNAP_PIECE, ZERO, type Matcher, type Task, type TaskResult } from "./engine.ts";
-import { gaps, logicalRanges, readPositions, unionRuns } from "./layout.ts";
+import { existingRuns, zeroFilled, type MemoryLayout, type PagemapSource } from "../pagemap.ts";
+import { PIECE, CHUNK, SNAP_CHUNK, SNAP_PIECE, ZERO, type Matcher, type Task, type TaskResult } from "./engine.ts";
+import { gaps, intersectRuns, logicalRanges, readPositions, unionRuns } from "./layout.ts";
 import { compilePattern, patternFromBytes, toPattern, type CompiledPattern } from "./pattern.ts";
 import { CORES, runTasks, type RunOutcome } from "./pool.ts";
 import {
@@ -109,7 +109,8 @@ interface Level {
   flat: number;
   /** {@link SNAP_PIECE} fields per piece: start, length, offset into `data` ({@link ZERO}: zeros). */
   pieces: Float64Array;
-  data: SharedArrayBuffer | null;
+  /** The pieces' bytes, in chunks of {@link SNAP_CHUNK} (offsets run on across them; no piece crosses two). */
+  data: SharedArrayBuffer[] | null;
   /** All matches: flat ones and positions in the pieces. */
   count: number;
 }
@@ -229,7 +230,7 @@ function mergeFlat(
   return { addresses, values, flat: n };
 }
 
-function makeLevel(flat: { addresses: Float64Array; values: Uint8Array; flat: number }, pieces: Float64Array, data: SharedArrayBuffer | null, width: number, align: number): Level {
+function makeLevel(flat: { addresses: Float64Array; values: Uint8Array; flat: number }, pieces: Float64Array, data: SharedArrayBuffer[] | null, width: number, align: number): Level {
   return { ...flat, pieces, data, count: flat.flat + snapCount(pieces, width, align) };
 }
 
@@ -266,7 +267,7 @@ function positions(start: number, end: number, width: number, align: number): nu
 function pieceBytes(level: Level, address: number, out: Uint8Array): void {
   out.fill(0);
   const p = level.pieces;
-  const data = level.data ? new Uint8Array(level.data) : null;
+  const data = level.data;
   const end = address + out.length;
   // First piece ending after `address` (binary search).
   let lo = 0;
@@ -281,8 +282,44 @@ function pieceBytes(level: Level, address: number, out: Uint8Array): void {
     if (off === ZERO || !data) continue;
     const s0 = Math.max(address, p[k]!);
     const e0 = Math.min(end, p[k]! + p[k + 1]!);
-    if (e0 > s0) out.set(data.subarray(off + (s0 - p[k]!), off + (e0 - p[k]!)), s0 - address);
+    const chunk = Math.floor(off / SNAP_CHUNK);
+    const at = off - chunk * SNAP_CHUNK - p[k]!;
+    if (e0 > s0) out.set(new Uint8Array(data[chunk]!, at + s0, e0 - s0), s0 - address);
   }
+}
+
+/**
+ * Reads the `width` bytes at ascending addresses of a level's pieces: where
+ * they lie within one piece, straight from its data (or a zero buffer);
+ * across pieces, copied. Returns the DataView and offset to decode from.
+ */
+function pieceReader(level: Level, width: number): (address: number) => { dv: DataView; offset: number } {
+  const p = level.pieces;
+  const views = (level.data ?? []).map((b) => new DataView(b));
+  const zeros = new DataView(new ArrayBuffer(Math.max(8, width)));
+  const bytes = new Uint8Array(Math.max(8, width));
+  const bytesDv = new DataView(bytes.buffer);
+  const out: { dv: DataView<ArrayBufferLike>; offset: number } = { dv: zeros, offset: 0 };
+  let k = 0;
+  return (address) => {
+    while (k < p.length && p[k]! + p[k + 1]! <= address) k += SNAP_PIECE;
+    if (k < p.length && p[k]! <= address && address + width <= p[k]! + p[k + 1]!) {
+      const off = p[k + 2]!;
+      if (off === ZERO) {
+        out.dv = zeros;
+        out.offset = 0;
+      } else {
+        const chunk = Math.floor(off / SNAP_CHUNK);
+        out.dv = views[chunk]!;
+        out.offset = off - chunk * SNAP_CHUNK + (address - p[k]!);
+      }
+      return out;
+    }
+    pieceBytes(level, address, bytes.subarray(0, width));
+    out.dv = bytesDv;
+    out.offset = 0;
+    return out;
+  };
 }
 
 const ZERO_BYTES = new DataView(new ArrayBuffer(64));
@@ -318,8 +355,6 @@ function zeroPieces(runs: ArrayLike<number>): Float64Array {
   return out;
 }
 
-/** The largest snapshot kept in one SharedArrayBuffer. */
-export const MAX_SNAPSHOT = 2 ** 32 - 2 ** 16;
 
 /** The error of a step stopped by the target's exit, with what was found before. */
 export type ScanExitError<T> = ProcessVmError & { partial: T };
@@ -665,8 +700,7 @@ export class Scan {
     const w = part.width;
     const lookup = parent && withValues ? previousLookup(parent, w) : undefined;
     const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
-    const bytes = new Uint8Array(w);
-    const bytesDv = new DataView(bytes.buffer);
+    const read = pieceReader(level, w);
     const match = (address: number, valueDv: DataView, offset: number): ScanMatch => {
       if (!withValues) return { address, value: 0, previous: undefined, type };
       const value = this.#decode(part, valueDv, offset);
@@ -684,8 +718,12 @@ export class Scan {
           yield match(level.addresses[i]!, dv, i * w);
           i++;
         }
-        if (withValues) pieceBytes(level, a, bytes);
-        yield match(a, bytesDv, 0);
+        if (!withValues) {
+          yield match(a, dv, 0);
+          continue;
+        }
+        const at = read(a);
+        yield match(a, at.dv, at.offset);
       }
     }
     for (; i < level.flat; i++) yield match(level.addresses[i]!, dv, i * w);
@@ -737,8 +775,7 @@ function grouped(group: readonly ScanMatch[], withValues: boolean): ScanMatch {
 function previousLookup(level: Level, w: number): (address: number) => { dv: DataView; offset: number } | undefined {
   const dv = new DataView(level.values.buffer, level.values.byteOffset, level.values.byteLength);
   const lr = logicalRanges(level.pieces);
-  const bytes = new Uint8Array(w);
-  const bytesDv = new DataView(bytes.buffer);
+  const read = pieceReader(level, w);
   let i = 0;
   let r = 0;
   return (address) => {
@@ -746,8 +783,7 @@ function previousLookup(level: Level, w: number): (address: number) => { dv: Dat
     if (i < level.flat && level.addresses[i] === address) return { dv, offset: i * w };
     while (r < lr.length && lr[r + 1]! < address + w) r += 2;
     if (r >= lr.length || address < lr[r]!) return undefined;
-    pieceBytes(level, address, bytes);
-    return { dv: bytesDv, offset: 0 };
+    return read(address);
   };
 }
 
@@ -792,15 +828,25 @@ function noteSource(stats: ScanStats, layout: MemoryLayout): void {
   }
 }
 
-/** The runs handed to the engine: null when everything is read anyway. */
-function engineRuns(layout: MemoryLayout): Float64Array | null {
-  return layout.source === "off" || layout.source === "none" ? null : sharedCopy(layout.runs);
+/** The holes handed to the engine (never-touched pages, not to be read): null when there are none. */
+function engineHoles(layout: MemoryLayout): Float64Array | null {
+  return layout.holes.length === 0 ? null : sharedCopy(layout.holes);
+}
+
+/** The first index in `[from, to)` of ascending `a` whose value is >= `x`. */
+function lowerBound(a: Float64Array, x: number, from: number, to: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const pageDown = (a: number): number => a - (a % PAGE_SIZE);
 const pageUp = (a: number): number => pageDown(a + PAGE_SIZE - 1);
-/** Pages of flat matches closer than this are asked of pagemap as one range. */
-const PAGEMAP_GAP = 1 << 20;
 
 async function nextLevel(
   process: Process,
@@ -819,20 +865,27 @@ async function nextLevel(
   const results: (TaskResult | undefined)[] = [];
   const control = (total: number, threads: number) => ({ signal: options.signal, onProgress: options.onProgress, threads, total });
   if (parent.flat > 0) {
-    let runs: Float64Array | null = null;
+    let holes: Float64Array | null = null;
     if (resident) {
-      const spans: number[] = [];
-      for (let i = 0; i < parent.flat; i++) {
-        const a = parent.addresses[i]!;
-        const s0 = pageDown(a);
-        const e0 = pageUp(a + w);
-        const n = spans.length;
-        if (n > 0 && s0 - spans[n - 1]! <= PAGEMAP_GAP) spans[n - 1] = Math.max(spans[n - 1]!, e0);
-        else spans.push(s0, e0);
+      // Of each private anonymous mapping, the pages from its first match to its last: only there can a match lie
+      // in a hole. Anything else (other mappings, addresses no longer mapped) is read as it is.
+      const addresses = parent.addresses;
+      const ranges: { start: number; end: number }[] = [];
+      let i = 0;
+      for (const region of maps) {
+        if (!zeroFilled(region)) continue;
+        i = lowerBound(addresses, region.start, i, parent.flat);
+        if (i >= parent.flat) break;
+        if (addresses[i]! >= region.end) continue;
+        const j = lowerBound(addresses, region.end, i, parent.flat);
+        ranges.push({ start: pageDown(addresses[i]!), end: Math.min(region.end, pageUp(addresses[j - 1]! + w)) });
+        i = j;
       }
-      const layout = existingRuns(pid, maps, rangesOf(spans), true);
-      noteSource(stats, layout);
-      runs = engineRuns(layout);
+      if (ranges.length > 0) {
+        const layout = existingRuns(pid, maps, ranges, true);
+        noteSource(stats, layout);
+        holes = engineHoles(layout);
+      }
     }
     const total = parent.flat * w;
     stats.selected += total;
@@ -840,7 +893,7 @@ async function nextLevel(
     const per = threads === 0 ? 16384 : Math.max(16384, Math.ceil(parent.flat / (threads * 16)));
     const tasks: Task[] = [];
     for (let i = 0; i < parent.flat; i += per) {
-      tasks.push({ kind: "next", pid, matcher, width: w, addresses: parent.addresses, values: parent.values, from: i, to: Math.min(parent.flat, i + per), runs });
+      tasks.push({ kind: "next", pid, matcher, width: w, addresses: parent.addresses, values: parent.values, from: i, to: Math.min(parent.flat, i + per), holes });
     }
     const outcome = await runTasks(tasks, control(total, threads));
     results.push(...outcome.results);
@@ -850,32 +903,31 @@ async function nextLevel(
   }
   if (parent.pieces.length > 0) {
     const ranges = logicalRanges(parent.pieces);
-    let now: ArrayLike<number> = ranges;
-    let runs: Float64Array | null = null;
+    let holes: Float64Array | null = null;
+    let nowZero: ArrayLike<number> = [];
     if (resident) {
       const layout = existingRuns(pid, maps, rangesOf(ranges), true);
       noteSource(stats, layout);
-      runs = engineRuns(layout);
-      if (runs) now = layout.runs;
+      holes = engineHoles(layout);
+      nowZero = layout.holes;
     }
-    // Positions whose bytes exist now or existed then are compared; the others were zeros and still are.
-    const then: number[] = [];
+    // Positions whose bytes were zeros without data then and are in holes now still are: the others are compared.
+    const thenZero: number[] = [];
     for (let k = 0; k < parent.pieces.length; k += SNAP_PIECE) {
-      if (parent.pieces[k + 2] !== ZERO) then.push(parent.pieces[k]!, parent.pieces[k]! + parent.pieces[k + 1]!);
+      if (parent.pieces[k + 2] === ZERO) thenZero.push(parent.pieces[k]!, parent.pieces[k]! + parent.pieces[k + 1]!);
     }
-    const touched = unionRuns(now, then);
-    const read = readPositions(ranges, touched, w);
+    const still = intersectRuns(nowZero, thenZero);
+    const read = readPositions(ranges, gaps(ranges, still), w);
     let total = 0;
     for (const r of read) total += r.end - r.start;
     stats.selected += bytesOf(ranges);
     const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
     const tasks: Task[] = piecesOf(read, taskSize(total, threads)).map((p) => ({
-      kind: "snapNext", pid, matcher, width: w, align: part.align, pieces: p, runs, parent: parent.pieces, snap: parent.data,
+      kind: "snapNext", pid, matcher, width: w, align: part.align, pieces: p, holes, parent: parent.pieces, snap: parent.data,
     }));
     const outcome = await runTasks(tasks, control(total, threads));
     results.push(...outcome.results);
     flat = mergeFlat(flat, concat(outcome.results, w), w);
-    const still = gaps(ranges, touched);
     stats.untouched += bytesOf(still);
     if (keepsZero(matcher)) pieces = zeroPieces(still);
     if (outcome.errno !== undefined) return { level: makeLevel(flat, pieces, null, w, part.align), outcome: { ...outcome, results } };
@@ -945,7 +997,7 @@ function countInPieces(addresses: Float64Array, n: number, pieces: Float64Array,
  * scanmem); with natural alignment a narrower reading is also tried at its
  * own positions between a wider one's (a few more candidates, never fewer).
  */
-function piecesFor(parts: readonly Part[], levels: readonly Level[], i: number): { pieces: Float64Array; data: SharedArrayBuffer | null } {
+function piecesFor(parts: readonly Part[], levels: readonly Level[], i: number): { pieces: Float64Array; data: SharedArrayBuffer[] | null } {
   const donors = levels.map((l, k) => k).filter((k) => levels[k]!.pieces.length > 0);
   if (donors.length === 0) return { pieces: new Float64Array(0), data: null };
   const first = levels[donors[0]!]!;
@@ -971,7 +1023,7 @@ function piecesFor(parts: readonly Part[], levels: readonly Level[], i: number):
  * one of the ranges scanned: `start, end` pairs, none: no bound) that is not
  * one of the pieces' positions, plus the pieces (`own`).
  */
-function restrictLevel(union: Level, part: Part, ranges: Float64Array | undefined, own: { pieces: Float64Array; data: SharedArrayBuffer | null }): Level {
+function restrictLevel(union: Level, part: Part, ranges: Float64Array | undefined, own: { pieces: Float64Array; data: SharedArrayBuffer[] | null }): Level {
   const w = part.width;
   const align = part.align;
   const lr = logicalRanges(own.pieces);
@@ -1026,7 +1078,7 @@ async function updateLevel(
     const ranges = logicalRanges(parent.pieces);
     const layout = existingRuns(process.pid, maps, rangesOf(ranges), resident);
     noteSource(stats, layout);
-    const zeroRuns = engineRuns(layout) ? gaps(ranges, layout.runs) : [];
+    const zeroRuns = Array.from(layout.holes);
     stats.selected += bytesOf(ranges);
     stats.untouched += bytesOf(zeroRuns);
     const total = layout.existing;
@@ -1123,8 +1175,8 @@ export async function scan(
   const ranges = selectRanges(maps, options);
   const rangePairs = pairsOf(ranges);
   const layout = existingRuns(process.pid, maps, ranges, resident);
-  const runs = engineRuns(layout);
-  const zeroRuns = runs ? gaps(rangePairs, layout.runs) : [];
+  const holes = engineHoles(layout);
+  const zeroRuns = Array.from(layout.holes);
   const stats: ScanStats = { selected: layout.selected, read: 0, untouched: bytesOf(zeroRuns), pagemap: layout.source };
   if (layout.reason !== undefined) stats.reason = layout.reason;
   const total = layout.existing;
@@ -1162,7 +1214,7 @@ export async function scan(
     }
     const read = readPositions(rangePairs, layout.runs, part.width);
     const tasks: Task[] = piecesOf(read, taskSize(total, threads)).map((pieces) => ({
-      kind: "first", pid: process.pid, matcher, width: part.width, align: part.align, pieces, runs,
+      kind: "first", pid: process.pid, matcher, width: part.width, align: part.align, pieces, holes,
     }));
     const outcome = await runTasks(tasks, control);
     skip(skippedOf(outcome.results));
@@ -1203,21 +1255,35 @@ async function takeSnapshot(
   zeroRuns: readonly number[],
   control: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; threads: number; total: number },
 ): Promise<{ level: Level; outcome: RunOutcome }> {
-  // Each run at an offset ≡ its address mod 8, so typed views of the snapshot stay aligned.
+  // Each run at an offset ≡ its address mod 8, so typed views of the snapshot stay aligned; a run that does not
+  // fit in what is left of a chunk goes on in the next one.
   let size = 0;
   const placed: { start: number; end: number; offset: number }[] = [];
   for (let i = 0; i < runs.length; i += 2) {
-    size += (((runs[i]! % 8) - size) % 8 + 8) % 8;
-    placed.push({ start: runs[i]!, end: runs[i + 1]!, offset: size });
-    size += runs[i + 1]! - runs[i]!;
+    let start = runs[i]!;
+    const end = runs[i + 1]!;
+    while (start < end) {
+      size += (((start % 8) - size) % 8 + 8) % 8;
+      const room = SNAP_CHUNK - (size % SNAP_CHUNK);
+      if (room < 8) {
+        size += room; // the next chunk
+        continue;
+      }
+      const len = Math.min(end - start, room);
+      placed.push({ start, end: start + len, offset: size });
+      size += len;
+      start += len;
+    }
   }
-  if (size > MAX_SNAPSHOT) {
+  const data: SharedArrayBuffer[] = [];
+  try {
+    for (let at = 0; at < size; at += SNAP_CHUNK) data.push(new SharedArrayBuffer(Math.min(SNAP_CHUNK, size - at)));
+  } catch (error) {
     throw new RangeError(
-      `an unknown-value scan would keep ${(size / 2 ** 30).toFixed(2)} GiB of the target's memory, more than one snapshot holds (4 GiB): ` +
-        "select less memory (within, kinds, module), or scan for a value or a range instead",
+      `an unknown-value scan keeps ${(size / 2 ** 30).toFixed(2)} GiB of the target's memory, and that much could not be allocated ` +
+        `(${(error as Error).message}): select less memory (within, kinds, module), or scan for a value or a range instead`,
     );
   }
-  const data = new SharedArrayBuffer(Math.max(8, size));
   const piecesList = piecesOf(placed, taskSize(control.total, control.threads));
   const tasks: Task[] = piecesList.map((pieces) => ({ kind: "snapshot", pid: process.pid, pieces, snap: data }));
   const outcome = await runTasks(tasks, control);
@@ -1231,7 +1297,8 @@ async function takeSnapshot(
       const start = pieces[q]!;
       const offset = pieces[q + 3]!;
       const m = got.length;
-      if (m > 0 && got[m - 3]! + got[m - 2]! === start && got[m - 1]! + got[m - 2]! === offset) got[m - 2]! += n;
+      // Contiguous pieces join, except where a chunk of the data begins.
+      if (m > 0 && got[m - 3]! + got[m - 2]! === start && got[m - 1]! + got[m - 2]! === offset && offset % SNAP_CHUNK !== 0) got[m - 2]! += n;
       else got.push(start, n, offset);
     }
   });
@@ -1273,21 +1340,21 @@ export async function findPattern(process: Process, pattern: string | CompiledPa
   const maps = process.maps();
   const ranges = selectRanges(maps, options);
   const layout = existingRuns(process.pid, maps, ranges, residentOption(options.resident));
-  const runs = engineRuns(layout);
+  const holes = engineHoles(layout);
   const total = layout.existing;
   const threads = threadsFor(options.threads, total, PARALLEL_BYTES);
   const matcher: Matcher = { kind: "bytes", op: "eq", pattern: compiled, width: compiled.length };
   const rangePairs = pairsOf(ranges);
   const tasks: Task[] = piecesOf(readPositions(rangePairs, layout.runs, compiled.length), taskSize(total, threads)).map((pieces) => ({
-    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, runs, addressesOnly: true,
+    kind: "first", pid: process.pid, matcher, width: compiled.length, align, pieces, holes, addressesOnly: true,
   }));
   const outcome = await runTasks(tasks, { signal: options.signal, onProgress: options.onProgress, threads, total });
   const found: number[] = [];
   for (const r of outcome.results) if (r) for (let i = 0; i < r.count; i++) found.push(r.addresses[i]!);
   if (outcome.errno !== undefined) throw exitError(process, outcome, found, ranges);
-  if (runs && matchesZero(matcher)) {
+  if (holes && matchesZero(matcher)) {
     // A pattern that zero bytes satisfy matches all over the never-touched pages: every position there, in order.
-    const zero = gaps(rangePairs, layout.runs);
+    const zero = layout.holes;
     const merged: number[] = [];
     let i = 0;
     for (let z = 0; z < zero.length; z += 2) {

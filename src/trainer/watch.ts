@@ -105,6 +105,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
   readonly #now: Uint8Array;
   readonly #nowView: DataView;
   readonly #last: Uint8Array;
+  readonly #lastView: DataView;
   readonly #ok: Uint8Array;
   readonly #lastOk: Uint8Array;
   readonly #options: CheckedWatchOptions;
@@ -178,6 +179,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
       throw new RangeError(`the targets need ${2 * total} bytes of buffers, more than can be allocated`);
     }
     this.#nowView = new DataView(this.#now.buffer);
+    this.#lastView = new DataView(this.#last.buffer);
     this.#ok = new Uint8Array(Math.max(1, n));
     this.#lastOk = new Uint8Array(Math.max(1, n));
     this.#local = new IovecTable(n);
@@ -226,7 +228,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     if (ok[i] === 0) return null;
     const off = this.#offset[i]!;
     const type = this.#type[i];
-    if (type) return getValue(bytes === this.#now ? this.#nowView : new DataView(bytes.buffer), off, type, this.#little);
+    if (type) return getValue(bytes === this.#now ? this.#nowView : this.#lastView, off, type, this.#little);
     return bytes.slice(off, off + this.#size[i]!);
   }
 

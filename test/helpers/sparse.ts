@@ -81,6 +81,11 @@ export class Sparse {
     await this.cmd(`write ${offset.toString(16)} ${Buffer.from(bytes).toString("hex")}`);
   }
 
+  /** Sets `length` bytes at `offset` to `byte` (from the target's side). */
+  async fill(offset: number, length: number, byte: number): Promise<void> {
+    await this.cmd(`fill ${offset.toString(16)} ${length.toString(16)} ${byte.toString(16)}`);
+  }
+
   async madvise(advice: "dontneed" | "pageout", offset: number, length: number): Promise<number> {
     return (await this.cmd(`${advice} ${offset.toString(16)} ${length.toString(16)}`)).ok!;
   }
