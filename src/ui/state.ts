@@ -3,6 +3,34 @@
  * list, the memory view and the pointer scan, behind one `request(cmd, body)`
  * entry that checks every field before anything reaches the library.
  *
+ * The commands (a JSON object `{ cmd, …fields }`, over the WebSocket with a
+ * `rid` that the reply carries back, or `POST /api`):
+ *
+ * | cmd | fields | result |
+ * |---|---|---|
+ * | `ps` | `filter?`, `limit?` | processes: pid, name, user, rss, command |
+ * | `attach` | `pid` | `{ pid, name }` |
+ * | `maps` | | regions |
+ * | `scan.first` | `type`, `query`, `memory?` `{ kinds, permissions, module, within }`, `align?` | `{ count, steps, ms }` |
+ * | `scan.next` | `query` | `{ count, steps, ms }` |
+ * | `scan.undo`, `scan.reset`, `scan.abort` | | |
+ * | `scan.window` | `start`, `size` (≤ 500) | `{ start, count, rows }`; the rows' values then come live |
+ * | `list.get`, `list.save` | | entries; the saved form |
+ * | `list.add` / `list.update` / `list.remove` | `description`, `address` (address or chain), `type`; `id` | |
+ * | `list.write` | `id`, `value` | |
+ * | `list.freeze` | `id`, `frozen`, `value?`, `allowIncrease?`, `allowDecrease?` | |
+ * | `list.load` | `list` | `{ entries }` |
+ * | `write` | `address`, `type` (or `"bytes"`), `value` | |
+ * | `mem.view` | `address` (address or chain), `rows?` (≤ 64) | `{ address, start, rows, region }`; the rows come live |
+ * | `mem.close` | | |
+ * | `ptr.scan` | `id` or `address`, `maxDepth?`, `maxOffset?`, `module?` | ranked paths |
+ * | `ptr.rescan` | `address` | the paths that still lead there |
+ * | `ptr.paths` | | the last paths |
+ *
+ * Pushed to every page: `hello` (on connecting), `live` (`values`: key → text, or
+ * null when unreadable; keys `s<i>` scan rows, `l<id>` list entries, `m<row>` memory rows),
+ * `list`, `scan`, `process`, `progress` and `status`.
+ *
  * @module
  */
 import { readdirSync, readFileSync } from "node:fs";
