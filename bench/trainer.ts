@@ -3,7 +3,8 @@
  *
  * 1. Resolving 10,000 pointer chains of depth 4: system calls and time, batched
  *    level by level (`PointerChainList`, `resolveAll`) beside one link at a time.
- * 2. Freezing 1,000 values: system calls per tick.
+ * 2. Freezing 1,000 values: system calls per tick, at addresses and through
+ *    pointer chains (followed again each tick).
  * 3. The pointer scanner on a Bun process holding a few hundred MiB of objects.
  *
  * System calls are counted by the trainer's own counters (`trainerStats`),
@@ -131,6 +132,30 @@ try {
       `## Freezing ${FROZEN} values (${label}, intervalMs 10, 1 s): ${freezeTicks} ticks, ` +
         `${(writeCalls / freezeTicks).toFixed(2)} writes + ${(readCalls / freezeTicks).toFixed(2)} reads per tick, ` +
         `CPU ${((cpu.user + cpu.system) / 1000 / freezeTicks).toFixed(3)} ms per tick (whole process)`,
+    );
+  }
+  // the same values frozen through pointer chains (depth 1), followed again at every tick
+  {
+    const slots = await t.map(FROZEN * 8);
+    await t.write(slots, new Uint8Array(BigUint64Array.from({ length: FROZEN }, (_, i) => BigInt(cells + i * 8)).buffer));
+    const handles = Array.from({ length: FROZEN }, (_, i) => freeze(proc, { base: slots + i * 8, offsets: [0] }, "i32", i + 1, { intervalMs: 10 }));
+    await Bun.sleep(100);
+    Bun.gc(true);
+    const heap0 = process.memoryUsage().heapUsed;
+    resetTrainerStats();
+    const cpu0 = process.cpuUsage();
+    await Bun.sleep(1000);
+    const cpu = process.cpuUsage(cpu0);
+    const { freezeTicks, writeCalls, readCalls } = trainerStats;
+    Bun.gc(true);
+    const heap = process.memoryUsage().heapUsed - heap0;
+    for (const h of handles) h.stop();
+    const check = new Int32Array((await t.read(cells, FROZEN * 8)).buffer);
+    if (check[2 * 999] !== 1000) throw new Error("chain freeze did not hold");
+    console.log(
+      `## Freezing ${FROZEN} values through pointer chains (depth 1, intervalMs 10, 1 s): ${freezeTicks} ticks, ` +
+        `${(writeCalls / freezeTicks).toFixed(2)} writes + ${(readCalls / freezeTicks).toFixed(2)} reads per tick, ` +
+        `CPU ${((cpu.user + cpu.system) / 1000 / freezeTicks).toFixed(3)} ms per tick, heap ${(heap / 1024).toFixed(0)} KiB over the second`,
     );
   }
   // what one tick replaces: 1,000 single writes

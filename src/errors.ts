@@ -92,7 +92,9 @@ function checkDetails(details: unknown): asserts details is ProcessVmErrorDetail
  * - `EFAULT` when the first remote range is not mapped in the target (or is not
  *   readable / writable there);
  * - `ESRCH` when the process does not exist (or has exited);
- * - `EPERM` when this process may not ptrace the target;
+ * - `EPERM` when this process may not ptrace the target (and `EACCES` when
+ *   `/proc/PID/maps` or `/proc/PID/mem` is refused for the same reason: both
+ *   messages explain the rule: uid, CAP_SYS_PTRACE, Yama);
  * - `EINVAL` for non-zero `flags`;
  * - `ENOMEM` when the kernel could not allocate its page table copy.
  *
@@ -136,6 +138,7 @@ export class ProcessVmError extends Error {
         ? `pid ${details.pid}`
         : `pid ${details.pid}, 0x${details.address.toString(16)}${details.length === undefined ? "" : `+${details.length}`}`;
     let hint = details.hint;
+    // EACCES comes from /proc/PID/maps or /proc/PID/mem under the same ptrace access check as EPERM.
     if (hint === undefined && (code === "EPERM" || code === "EACCES")) hint = permissionHint();
     if (hint === undefined && code === "ESRCH") hint = "The process does not exist or has exited.";
     super(`${code}: ${description}, ${details.syscall} (${where})${hint ? `. ${hint}` : ""}`);

@@ -39,6 +39,8 @@ export {
   nop,
   findPointerPaths,
   resolveAll,
+  restoreAll,
+  isChainLike,
 } from "./trainer/index.ts";
 export type {
   ChainBase,
@@ -57,6 +59,8 @@ export type {
   PointerScanOptions,
   PointerScanProgress,
   PointerScanStats,
+  PatchOptions,
+  AddressLike,
 } from "./trainer/index.ts";
 export { VALUE_SIZE, isValueType, isLittleEndian } from "./types.ts";
 export type { Value, ValueType, Endian } from "./types.ts";

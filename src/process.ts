@@ -23,11 +23,13 @@ import {
 } from "./scan/index.ts";
 import * as trainer from "./trainer/index.ts";
 import type {
+  AddressLike,
   ChainLike,
   FreezeHandle,
   FreezeOptions,
   NopOptions,
   Patch,
+  PatchOptions,
   PointerPaths,
   PointerScanOptions,
   ResolvedChains,
@@ -117,12 +119,18 @@ function startTime(pid: number): number {
  * `process_vm_writev`; typed reads reuse one scratch buffer and iovec pair, so
  * they allocate nothing (but the bigint of a 64-bit read).
  *
+ * Every read and write takes a pointer chain wherever it takes an address
+ * (`"libgame.so+0x1a2b0 -> 0x10"`, a `PointerChain`, `{ base, offsets }`): it
+ * is followed at each call, and a chain that does not resolve throws its
+ * `PointerChainError`.
+ *
  * @example
  * ```ts
  * import { Process } from "process-vm";
  * const [game] = Process.find("game");
  * const hp = game.readI32(0x5555_5555_8010);
  * game.writeI32(0x5555_5555_8010, hp + 100);
+ * game.writeI32("libgame.so+0x1a2b0 -> 0x10", 999); // followed now
  * console.log(game.module("libc.so.6").base.toString(16));
  * ```
  */
@@ -140,6 +148,9 @@ export class Process {
   readonly #read = nativeTransfer("process_vm_readv");
   readonly #write = nativeTransfer("process_vm_writev");
   #memFd = -1;
+  /** Chains given as text to reads and writes, parsed once (their module bases looked up once). */
+  #chainCache = new Map<string, trainer.PointerChain>();
+  #chainObjects = new WeakMap<object, trainer.PointerChain>();
   /** `/proc/PID/mem` opened when this object was made: it reads EOF once that process has exec'd or exited. */
   #identityFd = -1;
   /** Start time of the process (field 22 of `/proc/PID/stat`) when this object was made; -1 when unknown. */
@@ -342,14 +353,46 @@ export class Process {
 
   // ---- reads ---------------------------------------------------------------
 
+  /**
+   * The address to use: a checked address, or where a pointer chain leads now
+   * (followed at every call).
+   *
+   * @throws {PointerChainError} when the chain does not resolve.
+   */
+  #at(address: AddressLike): number | bigint {
+    if (!trainer.isChainLike(address)) return addr(address as number | bigint);
+    let chain: trainer.PointerChain | undefined;
+    if (address instanceof trainer.PointerChain && address.process.pid === this.pid) chain = address;
+    else if (typeof address === "string") {
+      chain = this.#chainCache.get(address);
+      if (chain === undefined) {
+        if (this.#chainCache.size >= 256) this.#chainCache.clear();
+        chain = new trainer.PointerChain(this, address);
+        this.#chainCache.set(address, chain);
+      }
+    } else {
+      chain = this.#chainObjects.get(address);
+      if (chain === undefined) {
+        chain = new trainer.PointerChain(this, address);
+        this.#chainObjects.set(address, chain);
+      }
+    }
+    const a = chain.tryResolve();
+    if (a !== null) return a;
+    const error = chain.error()!;
+    chain.refresh(); // a module that was missing or moved is looked up again next time
+    throw error;
+  }
+
   /** Points the typed-access pair at `n` bytes at `address`; returns the checked address. */
-  #aim(address: number | bigint, n: number): number | bigint {
+  #aim(address: AddressLike, n: number): number | bigint {
     const w = this.#words;
     if (typeof address === "number" && address >= 0 && address <= Number.MAX_SAFE_INTEGER && Math.trunc(address) === address) {
       w[4] = address >>> 0;
       w[5] = (address / TWO_32) >>> 0;
     } else {
-      this.#pair.setAny(1, checkAddress(address, "address"), n);
+      address = this.#at(address);
+      this.#pair.setAny(1, address, n);
     }
     w[2] = n; // local iov_len (the high word stays 0)
     w[6] = n; // remote iov_len
@@ -357,7 +400,7 @@ export class Process {
   }
 
   /** Reads `n` (≤ 16) bytes into the scratch buffer or throws. */
-  #fetch(address: number | bigint, n: number): void {
+  #fetch(address: AddressLike, n: number): void {
     const a = this.#aim(address, n);
     const result = this.#read(this.pid, this.#pairAddress, 1, this.#pairAddress + 16, 1, 0);
     if (result !== n) this.#fail(result === -1 ? -lastErrno() : result, "process_vm_readv", a, n);
@@ -368,7 +411,27 @@ export class Process {
     // A short count means the range ran into a page the kernel could not access: report where.
     const errno = result < 0 ? -result : 14;
     const done = result < 0 ? 0 : result;
-    throw new ProcessVmError({ errno, syscall, pid: this.pid, address: Number(address) + done, length: length - done });
+    const at = Number(address) + done;
+    const hint = errno === 14 && syscall === "process_vm_writev" ? this.#writeFaultHint(at) : undefined;
+    throw new ProcessVmError({ errno, syscall, pid: this.pid, address: at, length: length - done, hint });
+  }
+
+  /** Why a write at `address` faulted, from the memory map: not mapped, or mapped without write permission (then: force). */
+  #writeFaultHint(address: number): string | undefined {
+    let regions: Region[];
+    try {
+      regions = this.maps();
+    } catch {
+      return undefined;
+    }
+    const r = regions.find((m) => address >= m.start && address < m.end);
+    if (!r) return `0x${address.toString(16)} is not mapped in pid ${this.pid}`;
+    if (r.writable) return undefined;
+    const what = r.path !== "" ? r.path : r.kind;
+    return (
+      `The mapping 0x${r.start.toString(16)}-0x${r.end.toString(16)} (${r.permissions} ${what}) is ${r.readable ? "readable but " : ""}not writable. ` +
+      `Write it with { force: true } (proc.write(address, data, { force: true }); pvm write … --force), which goes through /proc/${this.pid}/mem as a debugger does`
+    );
   }
 
   /**
@@ -380,8 +443,8 @@ export class Process {
    * const header = proc.read(base, 64);
    * ```
    */
-  read(address: number | bigint, length: number): Uint8Array {
-    const a = addr(address);
+  read(address: AddressLike, length: number): Uint8Array {
+    const a = this.#at(address);
     const out = allocate(length, "length");
     const n = this.#transferAll(this.#read, a, addressOf(out.buffer), length);
     if (n !== length) this.#fail(n, "process_vm_readv", a, length);
@@ -400,8 +463,8 @@ export class Process {
    * const n = proc.readInto(address, buf);
    * ```
    */
-  readInto(address: number | bigint, view: ArrayBufferView): number {
-    const a = addr(address);
+  readInto(address: AddressLike, view: ArrayBufferView): number {
+    const a = this.#at(address);
     const parts = checkView(view, "view");
     const n = this.#transferAll(this.#read, a, addressOfView(parts), parts.byteLength);
     if (n < 0 || (n === 0 && parts.byteLength > 0)) this.#fail(n, "process_vm_readv", a, parts.byteLength);
@@ -431,52 +494,52 @@ export class Process {
   }
 
   /** @example `proc.readU8(address)` */
-  readU8(address: number | bigint): number {
+  readU8(address: AddressLike): number {
     this.#fetch(address, 1);
     return this.#view.getUint8(0);
   }
   /** @example `proc.readI8(address)` */
-  readI8(address: number | bigint): number {
+  readI8(address: AddressLike): number {
     this.#fetch(address, 1);
     return this.#view.getInt8(0);
   }
   /** Little-endian. @example `proc.readU16(address)` */
-  readU16(address: number | bigint): number {
+  readU16(address: AddressLike): number {
     this.#fetch(address, 2);
     return this.#view.getUint16(0, true);
   }
   /** Little-endian. @example `proc.readI16(address)` */
-  readI16(address: number | bigint): number {
+  readI16(address: AddressLike): number {
     this.#fetch(address, 2);
     return this.#view.getInt16(0, true);
   }
   /** Little-endian. @example `proc.readU32(address)` */
-  readU32(address: number | bigint): number {
+  readU32(address: AddressLike): number {
     this.#fetch(address, 4);
     return this.#view.getUint32(0, true);
   }
   /** Little-endian. @example `const hp = proc.readI32(address)` */
-  readI32(address: number | bigint): number {
+  readI32(address: AddressLike): number {
     this.#fetch(address, 4);
     return this.#view.getInt32(0, true);
   }
   /** Little-endian, as a bigint. @example `proc.readU64(address)` */
-  readU64(address: number | bigint): bigint {
+  readU64(address: AddressLike): bigint {
     this.#fetch(address, 8);
     return this.#view.getBigUint64(0, true);
   }
   /** Little-endian, as a bigint. @example `proc.readI64(address)` */
-  readI64(address: number | bigint): bigint {
+  readI64(address: AddressLike): bigint {
     this.#fetch(address, 8);
     return this.#view.getBigInt64(0, true);
   }
   /** @example `proc.readF32(address)` */
-  readF32(address: number | bigint): number {
+  readF32(address: AddressLike): number {
     this.#fetch(address, 4);
     return this.#view.getFloat32(0, true);
   }
   /** @example `proc.readF64(address)` */
-  readF64(address: number | bigint): number {
+  readF64(address: AddressLike): number {
     this.#fetch(address, 8);
     return this.#view.getFloat64(0, true);
   }
@@ -489,7 +552,7 @@ export class Process {
    * const player = proc.readPointer(proc.module("game").base + 0x1a2b0);
    * ```
    */
-  readPointer(address: number | bigint): number {
+  readPointer(address: AddressLike): number {
     this.#fetch(address, 8);
     return this.#view.getUint32(4, true) * TWO_32 + this.#view.getUint32(0, true);
   }
@@ -499,8 +562,8 @@ export class Process {
    * `unit`-aligned offset, so that a string ending just before an unmapped page
    * is read. Returns the bytes before the terminator.
    */
-  #readTerminated(address: number | bigint, maxLength: number, unit: 1 | 2): Uint8Array {
-    const start = addr(address);
+  #readTerminated(address: AddressLike, maxLength: number, unit: 1 | 2): Uint8Array {
+    const start = this.#at(address);
     checkLength(maxLength, "maxLength");
     // Grows as pages come in, so that a large maxLength costs nothing for a short string.
     let out = new Uint8Array(new ArrayBuffer(Math.min(maxLength, PAGE_SIZE)));
@@ -540,7 +603,7 @@ export class Process {
    * const name = proc.readCString(namePtr, 64);
    * ```
    */
-  readCString(address: number | bigint, maxLength = 4096): string {
+  readCString(address: AddressLike, maxLength = 4096): string {
     return utf8.decode(this.#readTerminated(address, maxLength, 1));
   }
 
@@ -552,7 +615,7 @@ export class Process {
    * const title = proc.readUtf16(titlePtr, 256);
    * ```
    */
-  readUtf16(address: number | bigint, maxLength = 4096): string {
+  readUtf16(address: AddressLike, maxLength = 4096): string {
     return utf16.decode(this.#readTerminated(address, maxLength, 2));
   }
 
@@ -569,8 +632,8 @@ export class Process {
    * proc.write(address, new Uint8Array([0x90, 0x90]), { force: true }); // patch code
    * ```
    */
-  write(address: number | bigint, data: ArrayBufferView | ArrayBuffer, options?: WriteOptions): void {
-    const a = addr(address);
+  write(address: AddressLike, data: ArrayBufferView | ArrayBuffer, options?: WriteOptions): void {
+    const a = this.#at(address);
     // Options first: no code of the caller may run between measuring `data` and the transfer.
     const force = Boolean(options?.force);
     const bytes = toBytes(data, "data");
@@ -610,7 +673,7 @@ export class Process {
     }
   }
 
-  #put(address: number | bigint, n: number): void {
+  #put(address: AddressLike, n: number): void {
     this.verify();
     const a = this.#aim(address, n);
     const result = this.#write(this.pid, this.#pairAddress, 1, this.#pairAddress + 16, 1, 0);
@@ -618,59 +681,59 @@ export class Process {
   }
 
   /** @example `proc.writeU8(address, 255)` */
-  writeU8(address: number | bigint, value: number): void {
+  writeU8(address: AddressLike, value: number): void {
     this.#view.setUint8(0, intRange(value, 0, 0xff, "u8"));
     this.#put(address, 1);
   }
   /** @example `proc.writeI8(address, -1)` */
-  writeI8(address: number | bigint, value: number): void {
+  writeI8(address: AddressLike, value: number): void {
     this.#view.setInt8(0, intRange(value, -0x80, 0x7f, "i8"));
     this.#put(address, 1);
   }
   /** @example `proc.writeU16(address, 65535)` */
-  writeU16(address: number | bigint, value: number): void {
+  writeU16(address: AddressLike, value: number): void {
     this.#view.setUint16(0, intRange(value, 0, 0xffff, "u16"), true);
     this.#put(address, 2);
   }
   /** @example `proc.writeI16(address, -2)` */
-  writeI16(address: number | bigint, value: number): void {
+  writeI16(address: AddressLike, value: number): void {
     this.#view.setInt16(0, intRange(value, -0x8000, 0x7fff, "i16"), true);
     this.#put(address, 2);
   }
   /** @example `proc.writeU32(address, 1000)` */
-  writeU32(address: number | bigint, value: number): void {
+  writeU32(address: AddressLike, value: number): void {
     this.#view.setUint32(0, intRange(value, 0, 0xffffffff, "u32"), true);
     this.#put(address, 4);
   }
   /** @example `proc.writeI32(address, 999)` */
-  writeI32(address: number | bigint, value: number): void {
+  writeI32(address: AddressLike, value: number): void {
     this.#view.setInt32(0, intRange(value, -0x80000000, 0x7fffffff, "i32"), true);
     this.#put(address, 4);
   }
   /** @example `proc.writeU64(address, 1n << 40n)` */
-  writeU64(address: number | bigint, value: bigint | number): void {
+  writeU64(address: AddressLike, value: bigint | number): void {
     this.#view.setBigUint64(0, bigRange(value, false), true);
     this.#put(address, 8);
   }
   /** @example `proc.writeI64(address, -1n)` */
-  writeI64(address: number | bigint, value: bigint | number): void {
+  writeI64(address: AddressLike, value: bigint | number): void {
     this.#view.setBigInt64(0, bigRange(value, true), true);
     this.#put(address, 8);
   }
   /** @example `proc.writeF32(address, 1.5)` */
-  writeF32(address: number | bigint, value: number): void {
+  writeF32(address: AddressLike, value: number): void {
     if (typeof value !== "number") throw new TypeError(`value must be a number (got ${describe(value)})`);
     this.#view.setFloat32(0, value, true);
     this.#put(address, 4);
   }
   /** @example `proc.writeF64(address, Math.PI)` */
-  writeF64(address: number | bigint, value: number): void {
+  writeF64(address: AddressLike, value: number): void {
     if (typeof value !== "number") throw new TypeError(`value must be a number (got ${describe(value)})`);
     this.#view.setFloat64(0, value, true);
     this.#put(address, 8);
   }
   /** Writes a 64-bit pointer. @example `proc.writePointer(slot, objectAddress)` */
-  writePointer(address: number | bigint, value: number | bigint): void {
+  writePointer(address: AddressLike, value: number | bigint): void {
     const v = addr(value, "value");
     if (typeof v === "bigint") this.#view.setBigUint64(0, v, true);
     else {
@@ -687,7 +750,7 @@ export class Process {
    * proc.writeCString(nameAddress, "Player 1");
    * ```
    */
-  writeCString(address: number | bigint, text: string, options?: WriteOptions): void {
+  writeCString(address: AddressLike, text: string, options?: WriteOptions): void {
     if (typeof text !== "string") throw new TypeError(`text must be a string (got ${describe(text)})`);
     const bytes = encoder.encode(`${text}\0`);
     this.write(address, bytes, options);
@@ -934,23 +997,29 @@ export class Process {
   /**
    * Holds a value: all values frozen at one interval are written in one batched
    * write per tick. See {@link FreezeOptions} for `allowIncrease`/`allowDecrease`.
+   * A pointer chain is followed again every tick (the freeze moves with the object).
    *
    * @example
    * ```ts
    * using hp = proc.freeze(hpAddress, "i32", 999, { intervalMs: 50 });
+   * using ammo = proc.freeze("libgame.so+0x1a2b0 -> 0x10 -> 0x8", "i32", 30, {
+   *   onChainChange: (address, error) => console.log(error ? `waiting: ${error.message}` : `holding at ${address}`),
+   * });
    * ```
    */
-  freeze(address: number | bigint, type: ValueType, value: Value, options?: FreezeOptions): FreezeHandle {
+  freeze(address: number | bigint | ChainLike, type: ValueType, value: Value, options?: FreezeOptions): FreezeHandle {
     return trainer.freeze(this, address, type, value, options);
   }
 
   /**
    * Polls addresses or ranges with batched reads and reports changes, as an
-   * async iterator or through `onChange`.
+   * async iterator or through `onChange`. A pointer chain is followed again at
+   * every poll; a broken link is a change to `null` with `error`.
    *
    * @example
    * ```ts
    * for await (const change of proc.watch([{ address: hpAddress, type: "i32" }])) console.log(change.old, "->", change.new);
+   * proc.watch(["libgame.so+0x1a2b0 -> 0x10"], { onChange: (c) => console.log(c.new ?? c.error?.message) });
    * ```
    */
   watch(targets: readonly WatchTarget[], options?: WatchOptions): Watcher {
@@ -959,6 +1028,7 @@ export class Process {
 
   /**
    * Writes over code or data (read-only pages too), keeping the original bytes.
+   * Restored at exit and on SIGINT/SIGTERM/SIGHUP unless `{ keep: true }`.
    *
    * @example
    * ```ts
@@ -966,8 +1036,8 @@ export class Process {
    * p.restore();
    * ```
    */
-  patch(address: number | bigint, bytes: ArrayBufferView | ArrayBuffer | readonly number[]): Patch {
-    return trainer.patch(this, address, bytes);
+  patch(address: number | bigint, bytes: ArrayBufferView | ArrayBuffer | readonly number[], options?: PatchOptions): Patch {
+    return trainer.patch(this, address, bytes, options);
   }
 
   /**

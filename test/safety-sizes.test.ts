@@ -110,10 +110,10 @@ describe("messages name the argument", () => {
     expect(thrownMessage(() => parseChain(5 as never))).toBe("chain must be a string (got 5)");
     expect(thrownMessage(() => parseChain(Symbol("c") as never))).toBe("chain must be a string (got Symbol(c))");
     expect(thrownMessage(() => parseMaps(null as never))).toBe("text must be the string of a /proc/PID/maps file (got null)");
-    expect(thrownMessage(() => freeze(me, Symbol("a") as never, "i32", 1))).toBe("address must be a number or a bigint (got Symbol(a))");
+    expect(thrownMessage(() => freeze(me, Symbol("a") as never, "i32", 1))).toBe("address must be a number, a bigint or a pointer chain (got Symbol(a))");
     expect(thrownMessage(() => freeze(me, 0x1000, Symbol("t") as never, 1))).toBe("unknown value type Symbol(t)");
-    expect(thrownMessage(() => watch(me, [Symbol("w")] as never))).toBe("targets[0] must be an address or { address, type } or { address, length } (got Symbol(w))");
-    expect(thrownMessage(() => watch(me, [{ address: Symbol("w"), length: 4 }] as never))).toBe("targets[0].address must be a number or a bigint (got Symbol(w))");
+    expect(thrownMessage(() => watch(me, [Symbol("w")] as never))).toBe("targets[0] must be an address, a pointer chain, { address, type } or { address, length } (got Symbol(w))");
+    expect(thrownMessage(() => watch(me, [{ address: Symbol("w"), length: 4 }] as never))).toBe("targets[0].address must be a number, a bigint or a pointer chain (got Symbol(w))");
     expect(thrownMessage(() => nop(me, 0x1000, Symbol("n") as never))).toBe("length must be a number (got Symbol(n))");
     expect(thrownMessage(() => patch(me, 0x1000, [Symbol("b")] as never))).toBe("bytes[0] must be a byte (got Symbol(b))");
   });

@@ -109,6 +109,12 @@ describe("resolve", () => {
 
   test("a missing module is explained", () => {
     expect(() => resolve(proc, "libnothere.so+0x10 -> 0x8")).toThrow(/module "libnothere.so" is not mapped/);
+    const chain = new PointerChain(proc, "libnothere.so+0x10 -> 0x8");
+    expect(chain.tryResolve()).toBeNull();
+    const e = chain.error()!;
+    expect(e.reason).toBe("module");
+    expect(e.address).toBe(0); // never NaN
+    expect(e.message).not.toContain("NaN");
   });
 
   test("a gone process throws ProcessVmError ESRCH, not a chain error", async () => {
@@ -176,6 +182,7 @@ describe("resolveAll", () => {
     expect(errors[0]?.reason).toBe("unmapped");
     expect(errors[0]?.address).toBe(g.dangling);
     expect(errors[2]?.reason).toBe("module");
+    expect(errors[2]?.address).toBe(0);
     expect(proc.readI32(addresses[4]!)).toBe(0);
     // 3 levels, plus one call to step over the dangling entry in level 1
     expect(trainerStats.readCalls).toBe(4);

@@ -73,7 +73,7 @@ describe("watch", () => {
     await t.write(t.info.data + 128, new Uint8Array([1, 0, 0, 0]));
     await Bun.sleep(40);
     w.stop();
-    expect(got.find((c) => c.index === 0)).toEqual({ index: 0, address: page, old: 0, new: null });
+    expect(got.find((c) => c.index === 0)).toEqual({ index: 0, address: page, old: 0, new: null, error: null });
     expect(got.find((c) => c.index === 1)?.new).toBe(1);
   });
 

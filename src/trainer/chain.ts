@@ -37,9 +37,40 @@ export interface PointerChainSpec {
 /**
  * A chain as an object, or as a string:
  * - `"libgame.so+0x1a2b0 -> 0x10 -> 0x8"` (numbers: `0x` hex or decimal; offsets may be negative);
- * - Cheat Engine's bracket form `"[[libgame.so+1a2b0]+10]+8"` (numbers are hex, as in Cheat Engine).
+ * - Cheat Engine's bracket form `"[[libgame.so+1a2b0]+10]+8"` (numbers are hex, as in Cheat Engine);
+ * - a {@link PointerChain} (only its description is used: the list or call resolves it in its own process).
  */
-export type ChainLike = PointerChainSpec | string;
+export type ChainLike = PointerChainSpec | string | PointerChain;
+
+/**
+ * Where to read or write: an address, or a pointer chain followed at every
+ * call (reads and writes of `Process`), or at every tick (freeze, watch).
+ *
+ * @example
+ * ```ts
+ * const at: AddressLike = "libgame.so+0x1a2b0 -> 0x10 -> 0x8";
+ * proc.writeI32(at, 999);
+ * ```
+ */
+export type AddressLike = number | bigint | ChainLike;
+
+/**
+ * Whether `value` is a pointer chain (a string, a {@link PointerChain} or an
+ * object `{ base, offsets }`) rather than a plain address.
+ *
+ * @example
+ * ```ts
+ * isChainLike("libgame.so+0x10 -> 0x8"); // true
+ * isChainLike(0x7f00_0000_1000);         // false
+ * ```
+ */
+export function isChainLike(value: unknown): value is ChainLike {
+  return (
+    typeof value === "string" ||
+    value instanceof PointerChain ||
+    (typeof value === "object" && value !== null && "base" in value && "offsets" in value)
+  );
+}
 
 interface Parsed {
   module: string | null;
@@ -143,8 +174,12 @@ export function formatChain(chain: ChainLike): string {
   return formatParsed(normalize(chain));
 }
 
+/** The parsed form of each PointerChain, so that lists built from them need not parse again. */
+const PARSED = new WeakMap<PointerChain, Parsed>();
+
 function normalize(chain: ChainLike): Parsed {
   if (typeof chain === "string") return parseString(chain);
+  if (chain instanceof PointerChain) return PARSED.get(chain)!;
   if (typeof chain !== "object" || chain === null || !Array.isArray(chain.offsets)) {
     throw new TypeError("a pointer chain must be a string or an object { base, offsets }");
   }
@@ -221,6 +256,7 @@ export class PointerChain {
   constructor(process: Process, chain: ChainLike) {
     checkProcess(process);
     const p = normalize(chain);
+    PARSED.set(this, p);
     this.process = process;
     this.text = p.text;
     this.module = p.module;
@@ -264,7 +300,7 @@ export class PointerChain {
     if (this.module !== null) {
       if (Number.isNaN(this.#moduleBase)) {
         const m = findModule(this.process.maps(), this.module);
-        if (!m) return this.#fail("module", 0, NaN);
+        if (!m) return this.#fail("module", 0, 0);
         this.#moduleBase = m.base;
       }
       address += this.#moduleBase;
@@ -474,7 +510,7 @@ export class PointerChainList {
       if (this.#parsed[i]!.module !== null) {
         const mb = this.#moduleBase[i]!;
         if (Number.isNaN(mb)) {
-          this.#fail(i, 2, 0, NaN);
+          this.#fail(i, 2, 0, 0);
           continue;
         }
         a += mb;

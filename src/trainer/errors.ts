@@ -19,7 +19,7 @@ export type PointerChainFailure = "null" | "unmapped" | "module" | "invalid";
  *
  * `step` is the index of the dereference that failed: 0 reads the base, step
  * `i` reads the pointer after `offsets[i - 1]` was added. For a missing module
- * `step` is 0 and `address` is `NaN`.
+ * `step` is 0 and `address` is 0 (no address was read).
  *
  * @example
  * ```ts
@@ -38,7 +38,7 @@ export class PointerChainError extends Error {
     readonly reason: PointerChainFailure,
     /** Index of the dereference that failed (0: the base). */
     readonly step: number,
-    /** The address the step tried to dereference (`NaN` for a missing module). */
+    /** The address the step tried to dereference (0 for a missing module: none was read). Never `NaN`. */
     readonly address: number,
     /** The chain, as written. */
     readonly chain: string,
@@ -47,6 +47,8 @@ export class PointerChainError extends Error {
     /** The module name, for `reason === "module"`. */
     readonly moduleName?: string,
   ) {
+    // A missing module has no address; a non-number would print as "0xNaN".
+    if (!Number.isFinite(address)) address = 0;
     const at = `0x${address.toString(16)}`;
     const why =
       reason === "module"

@@ -4,8 +4,8 @@
  *
  * @module
  */
-export { formatChain, parseChain, PointerChain, PointerChainList, resolve, resolveAll } from "./chain.ts";
-export type { ChainBase, ChainLike, PointerChainSpec, ResolvedChains } from "./chain.ts";
+export { formatChain, isChainLike, parseChain, PointerChain, PointerChainList, resolve, resolveAll } from "./chain.ts";
+export type { AddressLike, ChainBase, ChainLike, PointerChainSpec, ResolvedChains } from "./chain.ts";
 export { PointerChainError } from "./errors.ts";
 export type { PointerChainFailure } from "./errors.ts";
 export { resetTrainerStats, trainerStats } from "./stats.ts";
@@ -15,6 +15,7 @@ export type { FreezeHandle, FreezeOptions } from "./freeze.ts";
 export { watch, Watcher } from "./watch.ts";
 export type { WatchChange, WatchOptions, WatchTarget } from "./watch.ts";
 export { nop, patch } from "./patch.ts";
-export type { NopOptions, Patch } from "./patch.ts";
+export type { NopOptions, Patch, PatchOptions } from "./patch.ts";
 export { findPointerPaths, PointerPaths } from "./pointer-scan.ts";
 export type { PointerPath, PointerScanOptions, PointerScanProgress, PointerScanStats } from "./pointer-scan.ts";
+export { cleanupState, restoreAll } from "./cleanup.ts";

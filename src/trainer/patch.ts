@@ -5,7 +5,18 @@
  * @module
  */
 import type { Process } from "../process.ts";
-import { checkProcess, describe, toBytes } from "../validate.ts";
+import { checkOptions, checkProcess, describe, optionalBoolean, toBytes } from "../validate.ts";
+import { track, untrack, type Undoable } from "./cleanup.ts";
+
+/** Options of {@link patch}. */
+export interface PatchOptions {
+  /**
+   * Leave the patch in the target when this process ends. By default a patch
+   * is restored at exit (normal, `process.exit()`, an uncaught error) and on
+   * SIGINT, SIGTERM and SIGHUP (see {@link restoreAll}).
+   */
+  keep?: boolean;
+}
 
 /** A patch in place. */
 export interface Patch extends Disposable {
@@ -17,9 +28,13 @@ export interface Patch extends Disposable {
   readonly original: Uint8Array;
   /** `true` until restored. */
   readonly active: boolean;
+  /** `true` for a patch made with `{ keep: true }` (not restored at exit). */
+  readonly kept: boolean;
   /**
-   * Writes the original bytes back. Returns `true` when it did; `false` when
-   * already restored or when the target has exited (nothing to restore).
+   * Writes the original bytes back where the target still holds the patch's
+   * bytes; a byte the target has rewritten since is left as the target wrote
+   * it. Returns `true` when it restored; `false` when already restored or when
+   * the target has exited (nothing to restore).
    *
    * @throws {ProcessVmError} when the target lives but the write fails (the range was unmapped).
    */
@@ -35,6 +50,10 @@ const NOP_ARM64 = [0x1f, 0x20, 0x03, 0xd5];
  * Writes `bytes` at `address` and keeps the bytes that were there. Read-only
  * code is written through the core's forced write (`/proc/PID/mem`).
  *
+ * The patch is restored when this process ends (exit, uncaught error,
+ * SIGINT, SIGTERM, SIGHUP), unless made with `{ keep: true }`: see
+ * {@link restoreAll}. Only the bytes still holding the patch are restored.
+ *
  * @throws {ProcessVmError} when the range cannot be read or written.
  * @example
  * ```ts
@@ -44,9 +63,15 @@ const NOP_ARM64 = [0x1f, 0x20, 0x03, 0xd5];
  * p.restore();
  * ```
  */
-export function patch(process: Process, address: number | bigint, bytes: ArrayBufferView | ArrayBuffer | readonly number[]): Patch {
+export function patch(
+  process: Process,
+  address: number | bigint,
+  bytes: ArrayBufferView | ArrayBuffer | readonly number[],
+  options: PatchOptions = {},
+): Patch {
   checkProcess(process);
   if (typeof address !== "number" && typeof address !== "bigint") throw new TypeError(`address must be a number or a bigint (got ${describe(address)})`);
+  const kept = optionalBoolean(checkOptions<PatchOptions>(options).keep, "options.keep") === true;
   const a = Number(address);
   if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`address must be a positive safe integer (got ${describe(address)})`);
   const data = Array.isArray(bytes)
@@ -59,22 +84,29 @@ export function patch(process: Process, address: number | bigint, bytes: ArrayBu
   const original = process.read(a, data.length);
   process.write(a, data, { force: true });
   let active = true;
+  const undo: Undoable = {
+    undo: () => void handle.restore(),
+    describe: () => `patch of ${data.length} byte(s) at 0x${a.toString(16)} in pid ${process.pid}`,
+  };
   const handle: Patch = {
     address: a,
     bytes: data,
     original,
+    kept,
     get active() {
       return active;
     },
     restore(): boolean {
       if (!active) return false;
       active = false;
+      if (!kept) untrack(undo);
       try {
-        process.write(a, original, { force: true });
+        restoreWhereUnchanged(process, a, data, original);
         return true;
       } catch (error) {
         if (!isAlive(process.pid)) return false;
         active = true;
+        if (!kept) track(undo);
         throw error;
       }
     },
@@ -82,7 +114,38 @@ export function patch(process: Process, address: number | bigint, bytes: ArrayBu
       handle.restore();
     },
   };
+  if (!kept) track(undo);
   return handle;
+}
+
+/**
+ * Writes `original` back over the bytes that still equal `written`, in runs,
+ * so that what the target changed since the patch stays. When the range
+ * cannot be read (execute-only code), it is restored whole.
+ */
+function restoreWhereUnchanged(process: Process, a: number, written: Uint8Array, original: Uint8Array): void {
+  // The pid must still run the program that was patched: the bytes of another image are not ours to compare.
+  process.verify();
+  let now: Uint8Array;
+  try {
+    now = process.read(a, written.length);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "EFAULT") throw error;
+    process.write(a, original, { force: true });
+    return;
+  }
+  let i = 0;
+  const n = written.length;
+  while (i < n) {
+    if (now[i] !== written[i]) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < n && now[j] === written[j]) j++;
+    process.write(a + i, original.subarray(i, j), { force: true });
+    i = j;
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -95,7 +158,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** Options of {@link nop}. */
-export interface NopOptions {
+export interface NopOptions extends PatchOptions {
   /** Instruction set of the target (default: this machine's, `process.arch`). */
   arch?: "x64" | "arm64";
 }
@@ -124,5 +187,5 @@ export function nop(process: Process, address: number | bigint, length: number, 
   } else {
     bytes.fill(NOP_X64);
   }
-  return patch(process, address, bytes);
+  return patch(process, address, bytes, options);
 }

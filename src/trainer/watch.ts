@@ -1,6 +1,8 @@
 /**
  * Watching: batched polling of addresses or ranges, reporting changes with the
- * old and new values, as an async iterator and as a callback.
+ * old and new values, as an async iterator and as a callback. Targets given as
+ * pointer chains are followed again at every poll, all together (one batched
+ * read per level), so a watch follows the object when the game replaces it.
  *
  * @module
  */
@@ -10,24 +12,40 @@ import type { Process } from "../process.ts";
 import { getValue, isLittleEndian, isValueType, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
 import { checkInterval, checkOptions, checkProcess, describe, optionalBoolean, optionalCount, optionalFunction, optionalSignal } from "../validate.ts";
 import { transferBatch } from "./batch.ts";
+import { isChainLike, PointerChainList, type ChainLike } from "./chain.ts";
+import type { PointerChainError } from "./errors.ts";
 
 /**
  * What to watch: an address (read as `options.type`), an address with its own
- * type, or a range of bytes.
+ * type, or a range of bytes. Every address may also be a pointer chain
+ * (`"libgame.so+0x1a2b0 -> 0x10 -> 0x8"`, a `PointerChain`, `{ base, offsets }`),
+ * followed again at every poll.
  */
 export type WatchTarget =
   | number
   | bigint
-  | { readonly address: number | bigint; readonly type: ValueType }
-  | { readonly address: number | bigint; readonly length: number };
+  | ChainLike
+  | { readonly address: number | bigint | ChainLike; readonly type: ValueType }
+  | { readonly address: number | bigint | ChainLike; readonly length: number };
 
-/** One change. Values are numbers or bigints for typed targets, `Uint8Array` copies for ranges, `null` while unreadable. */
+/**
+ * One change. Values are numbers or bigints for typed targets, `Uint8Array`
+ * copies for ranges, `null` while unreadable or while a chain is broken.
+ *
+ * For a chain target, a change is reported when the value changes, when the
+ * chain breaks (`new` is `null`, `error` names the link) and when it resolves
+ * again; a move to a new object that holds the same value is not a change (the
+ * next change carries the new address).
+ */
 export interface WatchChange {
   /** Index of the target in the list given to {@link watch}. */
   index: number;
+  /** Where the value was read; for a broken chain, where it last resolved (0 if it never did). */
   address: number;
   old: Value | Uint8Array | null;
   new: Value | Uint8Array | null;
+  /** For a chain target whose chain is broken at this poll: which link failed and why. `null` otherwise. */
+  error: PointerChainError | null;
 }
 
 /** Options of {@link watch}. */
@@ -110,6 +128,15 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
   readonly #lastOk: Uint8Array;
   readonly #options: CheckedWatchOptions;
   readonly #little: boolean;
+  /** The chain targets, resolved together at each poll; `null` when there are none. */
+  readonly #chains: PointerChainList | null;
+  /** Target index of each chain of {@link #chains}. */
+  readonly #chainTarget: Int32Array;
+  /** 1 while target i's chain resolves (always 1 for an address), and as of the last reported state. */
+  readonly #linked: Uint8Array;
+  readonly #lastLinked: Uint8Array;
+  /** Why target i's chain is broken, `null` while it resolves. */
+  readonly #linkError: (PointerChainError | null)[];
   #timer: ReturnType<typeof setInterval> | null = null;
   #queue: WatchChange[] = [];
   #waiting: { resolve: (r: IteratorResult<WatchChange>) => void; reject: (e: unknown) => void } | null = null;
@@ -133,13 +160,15 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     this.#size = new Int32Array(n);
     this.#offset = new Int32Array(n);
     this.#type = new Array(n);
+    const chains: ChainLike[] = [];
+    const chainTarget: number[] = [];
     let total = 0;
     for (let i = 0; i < n; i++) {
       const t = targets[i] as unknown;
       let address: unknown;
       let type: unknown = null;
       let size: unknown;
-      if (typeof t === "number" || typeof t === "bigint") {
+      if (typeof t === "number" || typeof t === "bigint" || isChainLike(t)) {
         address = t;
         type = opts.type ?? "i32";
       } else if (typeof t === "object" && t !== null) {
@@ -148,17 +177,23 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
         if ("type" in target) type = target.type;
         else size = target.length;
       } else {
-        throw new TypeError(`targets[${i}] must be an address or { address, type } or { address, length } (got ${describe(t)})`);
+        throw new TypeError(`targets[${i}] must be an address, a pointer chain, { address, type } or { address, length } (got ${describe(t)})`);
       }
       if (type !== null) {
         if (!isValueType(type)) throw new TypeError(`targets[${i}]: unknown type ${describe(type)}`);
         size = VALUE_SIZE[type];
       }
-      if (typeof address !== "number" && typeof address !== "bigint") {
-        throw new TypeError(`targets[${i}].address must be a number or a bigint (got ${describe(address)})`);
+      let a = 0; // a chain's address comes from the first poll
+      if (isChainLike(address)) {
+        chains.push(address);
+        chainTarget.push(i);
+      } else {
+        if (typeof address !== "number" && typeof address !== "bigint") {
+          throw new TypeError(`targets[${i}].address must be a number, a bigint or a pointer chain (got ${describe(address)})`);
+        }
+        a = Number(address);
+        if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`targets[${i}]: address must be a positive safe integer (got ${describe(address)})`);
       }
-      const a = Number(address);
-      if (!Number.isSafeInteger(a) || a <= 0) throw new RangeError(`targets[${i}]: address must be a positive safe integer (got ${describe(address)})`);
       if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0) {
         throw new RangeError(`targets[${i}]: length must be a positive integer (got ${describe(size)})`);
       }
@@ -184,6 +219,11 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     this.#lastOk = new Uint8Array(Math.max(1, n));
     this.#local = new IovecTable(n);
     this.#remote = new IovecTable(n);
+    this.#chains = chains.length > 0 ? new PointerChainList(process, chains) : null;
+    this.#chainTarget = Int32Array.from(chainTarget);
+    this.#linked = new Uint8Array(Math.max(1, n)).fill(1);
+    this.#lastLinked = new Uint8Array(Math.max(1, n)).fill(1);
+    this.#linkError = new Array<PointerChainError | null>(n).fill(null);
     const base = addressOf(this.#now.buffer);
     for (let i = 0; i < n; i++) {
       this.#local.set(i, base + this.#offset[i]!, this.#size[i]!);
@@ -193,6 +233,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     this.#poll();
     this.#last.set(this.#now);
     this.#lastOk.set(this.#ok);
+    this.#lastLinked.set(this.#linked);
     const signal = opts.signal;
     if (signal?.aborted) {
       this.#end();
@@ -211,17 +252,85 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     return this.#active;
   }
 
-  /** The current value of target `i` (as of the last poll), `null` when unreadable. */
+  /** The current value of target `i` (as of the last poll), `null` when unreadable or its chain is broken. */
   value(i: number): Value | Uint8Array | null {
     if (typeof i !== "number") throw new TypeError(`index must be a number (got ${describe(i)})`);
     if (!Number.isInteger(i) || i < 0 || i >= this.#n) throw new RangeError(`index ${describe(i)} is not one of the ${this.#n} targets`);
     return this.#decode(this.#last, this.#lastOk, i);
   }
 
+  /**
+   * Where target `i` is read: its address, or where its chain resolved at the
+   * last poll (where it last resolved while broken; 0 if it never did).
+   *
+   * @example
+   * ```ts
+   * console.log(w.address(0).toString(16));
+   * ```
+   */
+  address(i: number): number {
+    return this.#address[i] ?? 0;
+  }
+
+  /**
+   * Why target `i`'s chain is broken at the last poll, `null` while it
+   * resolves (and for plain addresses).
+   *
+   * @example
+   * ```ts
+   * const why = w.error(0)?.message;
+   * ```
+   */
+  error(i: number): PointerChainError | null {
+    return this.#linkError[i] ?? null;
+  }
+
   #poll(): void {
     // Values of another program (after an exec, or a reused pid) are not changes of the watched ones.
     this.process.verify("process_vm_readv");
+    const list = this.#chains;
+    if (list !== null) this.#follow(list);
     transferBatch("process_vm_readv", this.process.pid, this.#local, this.#remote, this.#n, this.#ok);
+    if (list !== null) {
+      // a broken chain's zero-length entry "succeeds": it is unreadable
+      const targets = this.#chainTarget;
+      for (let k = 0; k < targets.length; k++) {
+        const i = targets[k]!;
+        if (this.#linked[i] === 0) this.#ok[i] = 0;
+      }
+    }
+  }
+
+  /**
+   * Resolves every chain target and points its read at the result; a broken
+   * link reads nothing (zero lengths on both sides keep the tables in step).
+   * Allocates nothing unless a chain breaks.
+   */
+  #follow(list: PointerChainList): void {
+    const addresses = list.resolve();
+    const targets = this.#chainTarget;
+    for (let k = 0; k < targets.length; k++) {
+      const i = targets[k]!;
+      const a = addresses[k]!;
+      if (a !== a) {
+        if (this.#linked[i] === 1) {
+          this.#linked[i] = 0;
+          this.#linkError[i] = list.error(k);
+          this.#local.setLength(i, 0);
+          this.#remote.setLength(i, 0);
+          // the module may come back at another base: look it up again while the chain is broken
+          list.refresh();
+        }
+        continue;
+      }
+      if (this.#linked[i] === 0) {
+        this.#linked[i] = 1;
+        this.#linkError[i] = null;
+        this.#local.setLength(i, this.#size[i]!);
+      }
+      this.#address[i] = a;
+      this.#remote.set(i, a, this.#size[i]!);
+    }
   }
 
   #decode(bytes: Uint8Array, ok: Uint8Array, i: number): Value | Uint8Array | null {
@@ -245,7 +354,7 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
     for (let i = 0; i < this.#n; i++) {
       const off = this.#offset[i]!;
       const size = this.#size[i]!;
-      let changed = this.#ok[i] !== this.#lastOk[i];
+      let changed = this.#ok[i] !== this.#lastOk[i] || this.#linked[i] !== this.#lastLinked[i];
       if (!changed && this.#ok[i] === 1) {
         for (let k = off; k < off + size; k++) {
           if (now[k] !== last[k]) {
@@ -260,9 +369,11 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
         address: this.#address[i]!,
         old: this.#decode(last, this.#lastOk, i),
         new: this.#decode(now, this.#ok, i),
+        error: this.#linkError[i]!,
       };
       last.set(now.subarray(off, off + size), off);
       this.#lastOk[i] = this.#ok[i]!;
+      this.#lastLinked[i] = this.#linked[i]!;
       this.#emit(change);
       if (!this.#active) return;
     }
@@ -345,10 +456,17 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
  * them, then a change for each whose bytes differ from the previous poll, with
  * the old and new values. The values when `watch` is called are the baseline.
  *
+ * A target may be a pointer chain: it is resolved again at every poll (all
+ * chains together, one batched read per level), so the watch follows the
+ * object when the game replaces it. A chain that breaks reports a change to
+ * `null` with `error` naming the link, and one more when it resolves again. A
+ * chain that is broken when `watch` is called does not throw: its baseline is
+ * `null`.
+ *
  * @throws {ProcessVmError} when the first poll cannot read the target at all (`ESRCH`, `EPERM`).
  * @example
  * ```ts
- * using w = watch(proc, [hpAddress, { address: posAddress, type: "f32" }], { intervalMs: 50 });
+ * using w = watch(proc, [hpAddress, { address: "libgame.so+0x1a2b0 -> 0x10 -> 0x8", type: "f32" }], { intervalMs: 50 });
  * for await (const { address, old, new: now } of w) {
  *   console.log(`0x${address.toString(16)}: ${old} -> ${now}`);
  * }

@@ -15,6 +15,13 @@ function address(proc: ReturnType<typeof openTarget>, text: string | undefined):
   return proc.resolve(text);
 }
 
+/** An ADDRESS argument as a number, or a pointer chain kept as text so that freeze and watch follow it live. */
+function liveAddress(text: string | undefined): number | string {
+  if (text === undefined) throw new UsageError("missing ADDRESS");
+  if (/^(0x[0-9a-f_]+|\d+)$/i.test(text.trim())) return parseNumber(text, "ADDRESS");
+  return text;
+}
+
 /** Runs until SIGINT/SIGTERM (or `ms` milliseconds when given). */
 function untilInterrupted(ms?: number): Promise<void> {
   return new Promise((resolve) => {
@@ -53,7 +60,7 @@ export const freezeCommand: Command = {
   async run(argv) {
     const { positionals, flags } = parseArgs(argv, ["interval", "for"]);
     const proc = openTarget(positionals[0]);
-    const at = address(proc, positionals[1]);
+    const at = liveAddress(positionals[1]);
     const type = parseType(positionals[2]);
     if (positionals[3] === undefined) throw new UsageError("missing VALUE");
     const value = parseValue(type, positionals[3]);
@@ -64,8 +71,11 @@ export const freezeCommand: Command = {
       allowIncrease: flags.has("allow-increase"),
       allowDecrease: flags.has("allow-decrease"),
       onError: (error) => (failure = error),
+      // a chain is followed every tick: say when it breaks, comes back or moves
+      onChainChange: (address, error) => console.log(error ? `waiting: ${error.message}` : `holding at ${hex(address!)}`),
     });
-    console.log(`holding ${type} ${String(value)} at ${hex(at)}${duration ? "" : "; Ctrl-C to stop"}`);
+    const where = typeof at === "number" ? hex(at) : `${at} (${handle.broken ? `waiting: ${handle.broken.message}` : hex(handle.address)})`;
+    console.log(`holding ${type} ${String(value)} at ${where}${duration ? "" : "; Ctrl-C to stop"}`);
     await Promise.race([untilInterrupted(duration), handle.stopped]);
     handle.stop();
     if (failure) throw failure;
@@ -82,7 +92,7 @@ export const watchCommand: Command = {
     const proc = openTarget(positionals[0]);
     if (positionals.length < 2) throw new UsageError("missing ADDRESS");
     const type = parseType(flags.get("type") as string | undefined);
-    const targets = positionals.slice(1).map((text) => ({ address: address(proc, text), type }));
+    const targets = positionals.slice(1).map((text) => ({ address: liveAddress(text), type }));
     const limit = numberFlag(flags, "count", Infinity);
     const stop = new AbortController();
     void untilInterrupted().then(() => stop.abort());
@@ -92,7 +102,8 @@ export const watchCommand: Command = {
     });
     let seen = 0;
     for await (const change of watcher) {
-      console.log(`${hex(change.address)}  ${String(change.old)} -> ${String(change.new)}`);
+      const broken = change.error ? `  (${change.error.message})` : "";
+      console.log(`${hex(change.address)}  ${String(change.old)} -> ${String(change.new)}${broken}`);
       if (++seen >= limit) break;
     }
     watcher.stop();
