@@ -91,7 +91,10 @@ test.skipIf(why !== null)("a pointer-chain entry follows the object when it move
 
     const moved = await game.cmd("move");
     expect(moved).not.toBe(game.health);
-    await Bun.sleep(700); // chains are re-resolved twice a second
+    expect(await game.cmd("sub 42")).toBe(4200); // at the new place: the freeze follows the chain at its next tick
+    await Bun.sleep(120);
+    expect(await game.cmd("get")).toBe(4242);
+    await Bun.sleep(600); // the list re-resolves its chains twice a second
     const entry = ((await state.request("list.get", {})) as { id: number; resolved: string; frozen: boolean }[]).find((e) => e.id === id)!;
     expect(entry.resolved).toBe(`0x${moved.toString(16)}`);
     expect(entry.frozen).toBe(true);

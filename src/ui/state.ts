@@ -494,7 +494,7 @@ export class UiState {
     this.live.resend();
   }
 
-  /** Chains move when the target rebuilds its objects: re-resolve them now and then, follow them with the reader and the freezes. */
+  /** Chains move when the target rebuilds its objects: re-resolve them now and then, and follow them with the reader. */
   #refreshChains(): void {
     const c = this.#chains;
     if (!c) return;
@@ -510,13 +510,7 @@ export class UiState {
       const now = out[k]!;
       if (before === now || (Number.isNaN(before) && Number.isNaN(now))) return;
       this.#resolved.set(id, now);
-      moved = true;
-      const f = this.#freezes.get(id);
-      if (f) {
-        const entry = this.list.get(id);
-        this.#unfreeze(id);
-        if (!Number.isNaN(now)) this.#startFreeze(entry, now, f.handle.value);
-      }
+      moved = true; // a frozen chain is followed by the freezer itself, every tick
     });
     if (moved) {
       this.#listSlots();
@@ -562,7 +556,9 @@ export class UiState {
   }
 
   #startFreeze(entry: ListEntry, address: number, value: Value): void {
-    const handle = this.#requireProc().freeze(address, entry.type, value, {
+    // A chain is handed to the freezer as a chain: it follows it every tick, so the freeze holds the new object at once.
+    const target = isPlainAddress(entry.address) ? address : parseChain(entry.address);
+    const handle = this.#requireProc().freeze(target, entry.type, value, {
       intervalMs: 50,
       keepAlive: false,
       allowIncrease: entry.allowIncrease,
