@@ -239,22 +239,45 @@ function checkRegions(regions: readonly unknown[]): void {
   }
 }
 
+/** Windows image extensions: such names are matched without regard to case, as Windows does. */
+const PE_NAME = /\.(exe|dll|sys|drv|ocx|cpl|scr|acm|ax|efi|mui|tlb)$/i;
+
+/**
+ * Whether `name` is named like a Windows (PE) image (`Game.exe`, `d3d11.DLL`):
+ * such module names are matched without regard to case.
+ *
+ * @example
+ * ```ts
+ * isPeName("Game.EXE"); // true
+ * ```
+ */
+export function isPeName(name: string): boolean {
+  return PE_NAME.test(name);
+}
+
 /**
  * Finds a module by base name (`"libc.so.6"`) or full path, or returns `null`.
  * A name without a version suffix also matches a versioned file
- * (`"libc.so"` finds `libc.so.6`), after exact matches.
+ * (`"libc.so"` finds `libc.so.6`), after exact matches. Names of Windows
+ * images (`.exe`, `.dll`, … as Wine maps them) match without regard to case,
+ * as Windows and Cheat Engine write them (`"game.exe"` finds `Game.exe`),
+ * after exact matches.
  *
  * @example
  * ```ts
  * findModule(parseMaps(text), "libc.so.6")?.base;
+ * findModule(parseMaps(wineMaps), "game.exe")?.path; // ".../Game.exe"
  * ```
  */
 export function findModule(regions: readonly Region[], name: string): Module | null {
   if (typeof name !== "string") throw new TypeError(`name must be a string (got ${describe(name)})`);
   const all = modules(regions);
-  return (
-    all.find((m) => m.name === name || m.path === name) ??
-    all.find((m) => m.name.startsWith(`${name}.`) && /^[\d.]+$/.test(m.name.slice(name.length + 1))) ??
-    null
-  );
+  const exact = all.find((m) => m.name === name || m.path === name);
+  if (exact) return exact;
+  if (PE_NAME.test(name)) {
+    const lower = name.toLowerCase();
+    const folded = all.find((m) => PE_NAME.test(m.name) && (m.name.toLowerCase() === lower || m.path.toLowerCase() === lower));
+    if (folded) return folded;
+  }
+  return all.find((m) => m.name.startsWith(`${name}.`) && /^[\d.]+$/.test(m.name.slice(name.length + 1))) ?? null;
 }

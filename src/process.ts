@@ -34,10 +34,13 @@ import type {
   PointerScanOptions,
   ResolvedChains,
   Watcher,
+  WatchChangeOf,
   WatchOptions,
   WatchTarget,
 } from "./trainer/index.ts";
-import type { Value, ValueType } from "./types.ts";
+import { detectPointerSize } from "./trainer/pointer-size.ts";
+import type { ValueType } from "./types.ts";
+import type { ValueInput } from "./value-map.ts";
 import { checkAddress, checkLength, checkPid, checkView, describe, registerProcess, toBytes } from "./validate.ts";
 
 /** Options of {@link Process.write}. */
@@ -49,6 +52,17 @@ export interface WriteOptions {
    * (copy-on-write, as a debugger sets breakpoints).
    */
   force?: boolean;
+}
+
+/** Options of the {@link Process} constructor. */
+export interface ProcessOptions {
+  /**
+   * The target's pointer size in bytes, used by `readPointer`, pointer chains,
+   * the pointer scanner and tables. Default: detected from the main image on
+   * first use (the PE machine type of a Wine process's `.exe`, else the ELF
+   * class of `/proc/PID/exe`): 4 for i386 and 32-bit Windows programs.
+   */
+  pointerSize?: 4 | 8;
 }
 
 const TWO_32 = 4294967296;
@@ -148,6 +162,8 @@ export class Process {
   readonly #read = nativeTransfer("process_vm_readv");
   readonly #write = nativeTransfer("process_vm_writev");
   #memFd = -1;
+  /** 4 or 8; 0 until detected. */
+  #pointerSize: 0 | 4 | 8 = 0;
   /** Chains given as text to reads and writes, parsed once (their module bases looked up once). */
   #chainCache = new Map<string, trainer.PointerChain>();
   #chainObjects = new WeakMap<object, trainer.PointerChain>();
@@ -172,12 +188,18 @@ export class Process {
    *   the start time noted, so that writes, freezes and watches refuse to go on
    *   once the pid runs another program (see {@link verify}). {@link close}
    *   releases the descriptors.
+   * @param options `pointerSize` (4 or 8) to override the detected one.
    */
-  constructor(pid: number) {
+  constructor(pid: number, options?: ProcessOptions) {
     this.pid = checkPid(pid);
     registerProcess(this);
     this.#self = this.pid === process.pid;
     this.#pair.set(0, addressOf(this.#scratch), SCRATCH);
+    const size = options?.pointerSize;
+    if (size !== undefined) {
+      if (size !== 4 && size !== 8) throw new RangeError(`pointerSize must be 4 or 8 (got ${String(size)})`);
+      this.#pointerSize = size;
+    }
     this.#startTime = this.#self ? -1 : startTime(this.pid);
     if (this.#self) {
       this.#fdCell = { fd: -1, pidfd: -1 };
@@ -302,6 +324,34 @@ export class Process {
     this.#pidfd = -1;
     this.#fdCell.fd = -1;
     this.#fdCell.pidfd = -1;
+  }
+
+  /**
+   * The target's pointer size in bytes: 8, or 4 for a 32-bit program (an i386
+   * Linux game, or a 32-bit Windows game under Wine). Given to the
+   * constructor, or detected on first use from the main image (see
+   * {@link ProcessOptions.pointerSize}); 8 when the image cannot be read.
+   *
+   * @example
+   * ```ts
+   * const game = new Process(pid);
+   * game.pointerSize; // 4 for a 32-bit game
+   * const forced = new Process(pid, { pointerSize: 4 });
+   * ```
+   */
+  get pointerSize(): 4 | 8 {
+    return this.#pointerSize || this.#detectPointerSize();
+  }
+
+  #detectPointerSize(): 4 | 8 {
+    let regions: Region[] | null = null;
+    try {
+      regions = this.maps();
+    } catch {
+      regions = null;
+    }
+    this.#pointerSize = detectPointerSize(this.pid, regions) ?? 8;
+    return this.#pointerSize;
   }
 
   /**
@@ -544,8 +594,9 @@ export class Process {
     return this.#view.getFloat64(0, true);
   }
   /**
-   * A 64-bit pointer as a number: exact for every user-space address (below
-   * 2^53); use {@link readU64} for arbitrary 64-bit values.
+   * A pointer as a number, of the target's {@link pointerSize} (8 bytes, or 4
+   * for a 32-bit target): exact for every user-space address (below 2^53); use
+   * {@link readU64} for arbitrary 64-bit values.
    *
    * @example
    * ```ts
@@ -553,6 +604,10 @@ export class Process {
    * ```
    */
   readPointer(address: AddressLike): number {
+    if ((this.#pointerSize || this.#detectPointerSize()) === 4) {
+      this.#fetch(address, 4);
+      return this.#view.getUint32(0, true);
+    }
     this.#fetch(address, 8);
     return this.#view.getUint32(4, true) * TWO_32 + this.#view.getUint32(0, true);
   }
@@ -732,9 +787,15 @@ export class Process {
     this.#view.setFloat64(0, value, true);
     this.#put(address, 8);
   }
-  /** Writes a 64-bit pointer. @example `proc.writePointer(slot, objectAddress)` */
+  /** Writes a pointer of the target's {@link pointerSize}. @example `proc.writePointer(slot, objectAddress)` */
   writePointer(address: AddressLike, value: number | bigint): void {
     const v = addr(value, "value");
+    if ((this.#pointerSize || this.#detectPointerSize()) === 4) {
+      if (Number(v) > 0xffffffff) throw new RangeError(`value 0x${v.toString(16)} does not fit a 4-byte pointer`);
+      this.#view.setUint32(0, Number(v), true);
+      this.#put(address, 4);
+      return;
+    }
     if (typeof v === "bigint") this.#view.setBigUint64(0, v, true);
     else {
       this.#view.setUint32(0, v >>> 0, true);
@@ -947,7 +1008,7 @@ export class Process {
    * for (const { address, value } of hp) console.log(address.toString(16), value);
    * ```
    */
-  scan(type: ScanValueType, query: FirstQuery | string | CompiledPattern, options?: ScanOptions): Promise<Scan> {
+  scan<T extends ScanValueType>(type: T, query: FirstQuery | string | CompiledPattern, options?: ScanOptions): Promise<Scan<T>> {
     return scan(this, type, query, options);
   }
 
@@ -1007,7 +1068,7 @@ export class Process {
    * });
    * ```
    */
-  freeze(address: number | bigint | ChainLike, type: ValueType, value: Value, options?: FreezeOptions): FreezeHandle {
+  freeze<T extends ValueType>(address: number | bigint | ChainLike, type: T, value: ValueInput<T>, options?: FreezeOptions): FreezeHandle<T> {
     return trainer.freeze(this, address, type, value, options);
   }
 
@@ -1022,7 +1083,7 @@ export class Process {
    * proc.watch(["libgame.so+0x1a2b0 -> 0x10"], { onChange: (c) => console.log(c.new ?? c.error?.message) });
    * ```
    */
-  watch(targets: readonly WatchTarget[], options?: WatchOptions): Watcher {
+  watch<const Ts extends readonly WatchTarget[], D extends ValueType = "i32">(targets: Ts, options?: WatchOptions<D, WatchChangeOf<Ts, D>>): Watcher<WatchChangeOf<Ts, D>> {
     return trainer.watch(this, targets, options);
   }
 

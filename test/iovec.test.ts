@@ -3,7 +3,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IOV_BASE_OFFSET, IOV_LEN_OFFSET, IOV_MAX, IOVEC_SIZE, IovecTable } from "../src/ffi/iovec.ts";
@@ -11,6 +11,14 @@ import { IOV_BASE_OFFSET, IOV_LEN_OFFSET, IOV_MAX, IOVEC_SIZE, IovecTable } from
 function compilerLayout(): { size: number; base: number; len: number; iovMax: number } | null {
   if (spawnSync("cc", ["--version"]).status !== 0) return null;
   const dir = mkdtempSync(join(tmpdir(), "pvm-iovec-"));
+  try {
+    return probeLayout(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function probeLayout(dir: string): { size: number; base: number; len: number; iovMax: number } {
   const source = join(dir, "layout.c");
   writeFileSync(
     source,

@@ -3,7 +3,7 @@
  * chain planted in a file-backed "module" mapping of the generic target.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PointerChainError, Process } from "../src/index.ts";
@@ -13,6 +13,7 @@ let t: Target;
 let proc: Process;
 let module: number;
 let object: number;
+let dir: string;
 
 function pointer(value: number): Uint8Array {
   return new Uint8Array(new BigUint64Array([BigInt(value)]).buffer);
@@ -21,14 +22,18 @@ function pointer(value: number): Uint8Array {
 beforeAll(async () => {
   t = await Target.start();
   proc = new Process(t.pid);
-  const path = join(mkdtempSync(join(tmpdir(), "pvm-wire-")), "libwire.so");
+  dir = mkdtempSync(join(tmpdir(), "pvm-wire-"));
+  const path = join(dir, "libwire.so");
   writeFileSync(path, new Uint8Array(2 * t.info.page));
   module = await t.map(2 * t.info.page, 3, path);
   object = await t.map(t.info.page);
   await t.write(module + 0x10, pointer(object));
   await t.write(object + 0x8, new Uint8Array(new Int32Array([1234]).buffer));
 });
-afterAll(() => t.kill());
+afterAll(() => {
+  t.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test("resolve and resolveAll", () => {
   expect(proc.resolve("libwire.so+0x10 -> 0x8")).toBe(object + 8);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Process } from "../src/process.ts";
 import { ET_DYN, PF_W, PT_LOAD } from "../src/trainer/elf.ts";
-import { findPointerPaths, resolve, type PointerPaths, type PointerScanProgress } from "../src/trainer/index.ts";
+import { findPointerPaths, formatChain, resolve, type PointerPaths, type PointerScanProgress } from "../src/trainer/index.ts";
 import { Target } from "./helpers/target.ts";
 
 const GRAPH = new URL("./fixtures/graph.ts", import.meta.url).pathname;
@@ -75,6 +75,16 @@ test("finds the planted paths, through .data and through the .bss after the file
   for (const p of ours) expect(resolve(proc, p)).toBe(g.health);
   expect(paths.stats.pointers).toBeGreaterThan(1000); // a real Bun process's pointer graph
   expect(paths.stats.regions).toBeGreaterThan(5);
+});
+
+test("paths are indexable like an array", () => {
+  expect(paths.length).toBe(paths.paths.length);
+  expect(paths.length).toBeGreaterThan(2);
+  for (let i = 0; i < paths.length; i++) expect(paths[i]).toBe(paths.paths[i]!);
+  expect(paths[paths.length]).toBeUndefined();
+  expect(formatChain(paths[0]!)).toBe(paths.toStrings()[0]!);
+  const kept = paths.rescan(proc, g.health);
+  expect([...kept].map((_, i) => kept[i])).toEqual([...kept]);
 });
 
 test("reports progress through both passes and the search", () => {

@@ -20,7 +20,7 @@ async function firstLines(stream: ReadableStream<Uint8Array>, n: number): Promis
   return text.split("\n").slice(0, n);
 }
 
-test("pvm ui prints a loopback URL with a token, serves it, and stops on SIGTERM", async () => {
+test("pvm ui prints a loopback URL with a token, serves it, and stops on SIGTERM (status 143)", async () => {
   const child = Bun.spawn([process.execPath, MAIN, "ui", String(process.pid)], { stdout: "pipe", stderr: "pipe" });
   try {
     const [line] = await firstLines(child.stdout, 1);
@@ -35,7 +35,7 @@ test("pvm ui prints a loopback URL with a token, serves it, and stops on SIGTERM
   } finally {
     child.kill("SIGTERM");
   }
-  expect(await child.exited).toBe(0);
+  expect(await child.exited).toBe(143);
 });
 
 test("pvm ui --host other than loopback warns", async () => {

@@ -4,8 +4,7 @@
  *
  * @example
  * ```ts
- * import { Process } from "process-vm";
- * import { scan, findPattern } from "process-vm/src/scan/index.ts";
+ * import { Process, scan, findPattern } from "process-vm";
  * const proc = new Process(pid);
  * const s = await scan(proc, "i32", 100);
  * await s.next("decreased");

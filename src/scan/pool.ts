@@ -69,7 +69,8 @@ let pool: PoolWorker[] = [];
 const pending = new Map<number, { resolve: (r: TaskResult) => void; reject: (e: Error) => void }>();
 
 function spawn(): PoolWorker {
-  const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+  // Beside this file in the repository; at the top of dist/ in the built package (scripts/build.ts).
+  const worker = new Worker(new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url).href);
   worker.unref();
   worker.onmessage = (event: MessageEvent<{ id: number; result?: TaskResult; error?: string }>) => {
     const { id, result, error } = event.data;

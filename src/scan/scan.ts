@@ -19,6 +19,7 @@ import {
 import { snapshotUnalignedRoutine, unalignedRoutine } from "./routines.ts";
 import { selectRanges, type MemoryOptions } from "./regions.ts";
 import { checkProcess, describe } from "../validate.ts";
+import type { ScanMatchType, ScanValueOf } from "../value-map.ts";
 
 /** Options of a scan step (first or next). */
 export interface StepOptions {
@@ -78,18 +79,22 @@ export interface ScanReading {
   previous: Value | undefined;
 }
 
-/** One match, as iterating a {@link Scan} yields it. */
-export interface ScanMatch {
+/**
+ * One match, as iterating a {@link Scan} for `T` yields it: `value` is a
+ * `number` for `i32`, a `bigint` for `i64`/`u64`, a `Uint8Array` for `bytes`,
+ * a `string` for `string` (see {@link ScanValueOf}).
+ */
+export interface ScanMatch<T extends ScanValueType = ScanValueType> {
   address: number;
   /** Value at the last scan step: a number, a bigint (64-bit integers), a `Uint8Array` (`bytes`) or a string (`string`). */
-  value: Value | Uint8Array | string;
+  value: ScanValueOf<T>;
   /** Value at the step before, or `undefined` after the first step. */
-  previous: Value | Uint8Array | string | undefined;
+  previous: ScanValueOf<T> | undefined;
   /**
    * The type the value was read as. In the either-sign types (`int`, `int8` …
    * `int64`), the widest reading that matched (unsigned when both signs did).
    */
-  type: ValueType | "bytes" | "string";
+  type: ScanMatchType<T>;
   /** In the either-sign types: every reading that matched at this address, narrowest first, signed before unsigned. */
   readings?: ScanReading[];
 }
@@ -394,11 +399,11 @@ const utf16 = new TextDecoder("utf-16le");
  * for (const { address, value, previous } of hp) console.log(address.toString(16), previous, "->", value);
  * ```
  */
-export class Scan {
+export class Scan<T extends ScanValueType = ScanValueType> implements Iterable<ScanMatch<T>> {
   /** The target. */
   readonly process: Process;
   /** The type scanned for. */
-  readonly type: ScanValueType;
+  readonly type: T;
   /** Byte order of the values (`"little"` unless the first scan said `endian: "big"`). */
   readonly endian: Endian;
   /** Bytes that could not be read (faults, vanished regions) during the last step. */
@@ -426,7 +431,7 @@ export class Scan {
 
   /** @internal Made by {@link scan}. */
   constructor(
-    process: Process, type: ScanValueType, parts: Part[], encoding: "utf8" | "utf16le", skipped: number, stats: ScanStats, resident: boolean,
+    process: Process, type: T, parts: Part[], encoding: "utf8" | "utf16le", skipped: number, stats: ScanStats, resident: boolean,
     endian: Endian = "little", ranges?: Float64Array,
   ) {
     this.#ranges = ranges;
@@ -663,8 +668,9 @@ export class Scan {
    * for (const { address, value } of scan) proc.writeI32(address, 999);
    * ```
    */
-  [Symbol.iterator](): Generator<ScanMatch> {
-    return this.#merged(true);
+  [Symbol.iterator](): Generator<ScanMatch<T>> {
+    // The values are decoded by the part's type, which is T's (see ScanValueOf).
+    return this.#merged(true) as Generator<ScanMatch<never>>;
   }
 
   *#merged(withValues: boolean): Generator<ScanMatch> {
@@ -1126,12 +1132,12 @@ function checkAlign(align: unknown): number | undefined {
  * console.log(gold.count, gold.addresses(0, 10));
  * ```
  */
-export async function scan(
+export async function scan<T extends ScanValueType>(
   process: Process,
-  type: ScanValueType,
+  type: T,
   query: FirstQuery | string | CompiledPattern,
   options: ScanOptions = {},
-): Promise<Scan> {
+): Promise<Scan<T>> {
   checkProcess(process);
   if (!(isValueType(type) || isEitherSign(type) || type === "bytes" || type === "string")) {
     throw new TypeError(`unknown scan type ${describe(type)} (expected i8…u64, f32, f64, int, int8…int64, bytes or string)`);
@@ -1236,10 +1242,10 @@ function residentOption(value: unknown): boolean {
   return value;
 }
 
-function partialScan(
-  process: Process, type: ScanValueType, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le",
+function partialScan<T extends ScanValueType>(
+  process: Process, type: T, parts: Part[], i: number, level: Level, encoding: "utf8" | "utf16le",
   skipped: number, stats: ScanStats, resident: boolean, endian: Endian,
-): Scan {
+): Scan<T> {
   const done = parts.map((p, k) => ({ ...p, levels: k < i ? p.levels : k === i ? [level] : [emptyLevel()] }));
   if (level.flat === 0 && level.data !== null) done.forEach((p) => (p.levels = [{ ...level, count: snapCount(level.pieces, p.width, p.align) }]));
   return new Scan(process, type, done, encoding, skipped, stats, resident, endian);

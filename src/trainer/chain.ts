@@ -1,7 +1,8 @@
 /**
  * Pointer chains in Cheat Engine's sense: a base (an absolute address or a
  * module plus an offset), then offsets; every step but the last dereferences a
- * 64-bit pointer. One chain at a time ({@link PointerChain}) or many at once,
+ * pointer of the target's size (`process.pointerSize`: 8 bytes, or 4 for a
+ * 32-bit target). One chain at a time ({@link PointerChain}) or many at once,
  * level by level, one batched read per level ({@link PointerChainList}).
  *
  * @module
@@ -237,6 +238,8 @@ export class PointerChain {
   readonly module: string | null;
   readonly #base: number;
   readonly #offsets: Float64Array;
+  /** The target's pointer size, 4 or 8. */
+  readonly #size: number;
   #moduleBase = NaN;
   readonly #buffer = new ArrayBuffer(8);
   readonly #words = new Uint32Array(this.#buffer);
@@ -262,7 +265,8 @@ export class PointerChain {
     this.module = p.module;
     this.#base = p.base;
     this.#offsets = new Float64Array(p.offsets);
-    this.#local.set(0, addressOf(this.#buffer), 8);
+    this.#size = process.pointerSize;
+    this.#local.set(0, addressOf(this.#buffer), this.#size);
   }
 
   /** Number of dereferences. */
@@ -308,17 +312,18 @@ export class PointerChain {
     const offsets = this.#offsets;
     const words = this.#words;
     const pid = this.process.pid;
+    const size = this.#size;
     for (let step = 0; step < offsets.length; step++) {
       if (!USABLE(address)) return this.#fail("unmapped", step, address);
-      this.#remote.set(0, address, 8);
+      this.#remote.set(0, address, size);
       trainerStats.readCalls++;
       const r = READ(pid, this.#local.address, 1, this.#remote.address, 1, 0);
-      if (r !== 8) {
+      if (r !== size) {
         const errno = r === -1 ? lastErrno() : EFAULT;
-        if (errno !== EFAULT) throw new ProcessVmError({ errno, syscall: "process_vm_readv", pid, address, length: 8 });
+        if (errno !== EFAULT) throw new ProcessVmError({ errno, syscall: "process_vm_readv", pid, address, length: size });
         return this.#fail("unmapped", step, address);
       }
-      const value = words[1]! * TWO_32 + words[0]!;
+      const value = size === 8 ? words[1]! * TWO_32 + words[0]! : words[0]!;
       if (value === 0) return this.#fail("null", step, address);
       if (value > Number.MAX_SAFE_INTEGER) return this.#fail("invalid", step, address);
       address = value + offsets[step]!;
@@ -401,6 +406,8 @@ export class PointerChainList {
   readonly #offStart: Int32Array;
   readonly #offsets: Float64Array;
   readonly #depth: number;
+  /** The target's pointer size, 4 or 8. */
+  readonly #size: number;
   readonly #active: Int32Array;
   readonly #buffer: ArrayBuffer;
   readonly #words: Uint32Array;
@@ -445,7 +452,8 @@ export class PointerChainList {
     this.#local = new IovecTable(n);
     this.#remote = new IovecTable(n);
     const at = addressOf(this.#buffer);
-    for (let j = 0; j < n; j++) this.#local.set(j, at + 8 * j, 8);
+    this.#size = process.pointerSize;
+    for (let j = 0; j < n; j++) this.#local.set(j, at + 8 * j, this.#size);
     this.#ok = new Uint8Array(Math.max(1, n));
     this.#failReason = new Int8Array(n);
     this.#failStep = new Int32Array(n);
@@ -500,6 +508,7 @@ export class PointerChainList {
     const words = this.#words;
     const remote = this.#remote;
     const ok = this.#ok;
+    const size = this.#size;
     let needModules = false;
     for (let i = 0; i < n; i++) if (this.#parsed[i]!.module !== null && Number.isNaN(this.#moduleBase[i]!)) needModules = true;
     if (needModules) this.#lookUpModules();
@@ -528,7 +537,7 @@ export class PointerChainList {
           continue;
         }
         active[c] = i;
-        remote.set(c, a, 8);
+        remote.set(c, a, size);
         c++;
       }
       transferBatch("process_vm_readv", this.process.pid, this.#local, remote, c, ok);
@@ -539,7 +548,7 @@ export class PointerChainList {
           this.#fail(i, 1, level, addresses[i]!);
           continue;
         }
-        const value = words[2 * j + 1]! * TWO_32 + words[2 * j]!;
+        const value = size === 8 ? words[2 * j + 1]! * TWO_32 + words[2 * j]! : words[2 * j]!;
         if (value === 0) {
           this.#fail(i, 0, level, addresses[i]!);
           continue;

@@ -14,6 +14,7 @@ import { addressOf, pinnedBuffer } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
 import { checkValue, getValue, isLittleEndian, isValueType, setValue, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
 import { checkInterval, checkOptions, checkProcess, describe, optionalBoolean, optionalFunction } from "../validate.ts";
+import type { ValueInput, ValueOf } from "../value-map.ts";
 import { transferBatch } from "./batch.ts";
 import { isChainLike, PointerChain, PointerChainList, type ChainLike } from "./chain.ts";
 import { track, untrack, type Undoable } from "./cleanup.ts";
@@ -66,8 +67,8 @@ export interface FreezeOptions {
   onChainChange?: (address: number | null, error: Error | null) => void;
 }
 
-/** A frozen value. */
-export interface FreezeHandle extends Disposable {
+/** A frozen value of type `T` (its `value` a `number`, or a `bigint` for `i64`/`u64`). */
+export interface FreezeHandle<T extends ValueType = ValueType> extends Disposable {
   /** The frozen address; for a chain, the address it last resolved to (0 until it first resolves). */
   readonly address: number;
   /** The chain, in arrow form, for a freeze of a pointer chain; `null` for an address. */
@@ -78,9 +79,9 @@ export interface FreezeHandle extends Disposable {
    * cannot be written), `null` while it is held. Always `null` for an address.
    */
   readonly broken: Error | null;
-  readonly type: ValueType;
+  readonly type: T;
   /** The value being written (it follows the target with `allowIncrease` / `allowDecrease`). */
-  readonly value: Value;
+  readonly value: ValueOf<T>;
   /** `false` once stopped, by {@link stop} or by an error. */
   readonly active: boolean;
   /** The error that stopped the freeze, if one did. */
@@ -88,7 +89,7 @@ export interface FreezeHandle extends Disposable {
   /** Resolves when the freeze stops: with `null` after {@link stop}, with the error otherwise. Never rejects. */
   readonly stopped: Promise<Error | null>;
   /** Changes the frozen value (written from the next tick). */
-  set(value: Value): void;
+  set(value: ValueInput<T>): void;
   /** Stops freezing. Harmless to call twice. */
   stop(): void;
 }
@@ -437,7 +438,9 @@ class Freezer {
  * ammo.stop();
  * ```
  */
-export function freeze(process: Process, address: number | bigint | ChainLike, type: ValueType, value: Value, options: FreezeOptions = {}): FreezeHandle {
+export function freeze<T extends ValueType>(
+  process: Process, address: number | bigint | ChainLike, type: T, value: ValueInput<T>, options: FreezeOptions = {},
+): FreezeHandle<T> {
   // Every argument and option is read once and checked before the first write: a bad one leaves nothing frozen.
   checkProcess(process);
   if (!isValueType(type)) throw new TypeError(`unknown value type ${describe(type)}`);
@@ -478,7 +481,7 @@ export function freeze(process: Process, address: number | bigint | ChainLike, t
   if (made) freezers.set(key, freezer);
   freezer.add(entry);
   if (entry.undo) track(entry.undo);
-  return entry;
+  return entry as FreezeHandle as FreezeHandle<T>;
 }
 
 /** Reads every option once (getters included) and checks it. */

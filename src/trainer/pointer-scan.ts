@@ -3,7 +3,8 @@
  *
  * 1. The writable regions are read in batches (only their resident pages, per
  *    `/proc/PID/pagemap`, so that a JIT's multi-GiB reservations are not faulted in).
- * 2. Every aligned 64-bit word whose value points into a writable region is a
+ * 2. Every aligned word of the target's pointer size (8 bytes, or 4 in a
+ *    32-bit program) whose value points into a writable region is a
  *    pointer; a reverse map from value to slot is built in two passes as flat
  *    typed arrays bucketed by the page the value points into (a counting sort:
  *    6 bytes per pointer plus 4 per page, no objects, no comparison sort).
@@ -90,17 +91,21 @@ export interface PointerScanStats {
 }
 
 /**
- * The paths found by {@link findPointerPaths}: iterable chains in the form
- * `resolve` takes, shortest first.
+ * The paths found by {@link findPointerPaths}: chains in the form `resolve`
+ * takes, shortest first. Indexable like an array (`paths[0]`, `paths.length`)
+ * and iterable.
  *
  * @example
  * ```ts
  * const paths = await findPointerPaths(proc, hpAddress);
  * for (const path of paths) console.log(formatChain(path), resolve(proc, path));
+ * if (paths.length > 0) console.log(formatChain(paths[0]!));
  * ```
  */
 export class PointerPaths implements Iterable<PointerPath> {
-  /** The paths. */
+  /** The `i`-th path (`undefined` past the end), as in {@link paths}. */
+  readonly [index: number]: PointerPath;
+  /** The paths, as an array. */
   readonly paths: readonly PointerPath[];
   /** The address the paths lead to. */
   readonly address: number;
@@ -114,8 +119,11 @@ export class PointerPaths implements Iterable<PointerPath> {
     this.address = address;
     this.truncated = truncated;
     this.stats = stats;
+    const indexed = this as { [index: number]: PointerPath };
+    for (let i = 0; i < paths.length; i++) indexed[i] = paths[i]!;
   }
 
+  /** Number of paths. */
   get length(): number {
     return this.paths.length;
   }
@@ -216,7 +224,7 @@ function moduleRanges(process: Process, maps: readonly Region[], firstOf: Map<st
  * module's writable `PT_LOAD` segments (its `.bss`). An anonymous mapping is
  * cut at page boundaries into pieces, each with at most one static part.
  */
-function writableRegions(process: Process, maps: readonly Region[], only: readonly string[] | undefined): Scanned[] {
+function writableRegions(process: Process, maps: readonly Region[], only: readonly string[] | undefined, size: number): Scanned[] {
   const firstOf = new Map<string, Region>();
   for (const r of maps) if (r.kind === "file" && !firstOf.has(r.path)) firstOf.set(r.path, r);
   const ranges = moduleRanges(process, maps, firstOf);
@@ -228,7 +236,7 @@ function writableRegions(process: Process, maps: readonly Region[], only: readon
     if (module !== null && only && !only.includes(module)) module = null;
     out.push({ start, end, pageBase, wordBase, module, moduleBase: path === null ? 0 : firstOf.get(path)!.start, staticStart, staticEnd });
     pageBase += Math.ceil((end - start) / PAGE_SIZE);
-    wordBase += Math.ceil((end - start) / 8);
+    wordBase += Math.ceil((end - start) / size);
   };
   for (const r of maps) {
     if (!r.readable || !r.writable || r.kind === "vvar" || r.kind === "vsyscall" || r.kind === "vdso") continue;
@@ -332,8 +340,10 @@ export async function findPointerPaths(process: Process, address: number | bigin
   const { signal, onProgress } = options;
   aborted(signal);
 
+  // Pointers are words of the target's size (4 bytes in a 32-bit program), aligned to it.
+  const size = process.pointerSize;
   const maps = process.maps();
-  const regions = writableRegions(process, maps, options.modules);
+  const regions = writableRegions(process, maps, options.modules, size);
   const R = regions.length;
   const rStart = new Float64Array(R);
   const rEnd = new Float64Array(R);
@@ -404,33 +414,62 @@ export async function findPointerPaths(process: Process, address: number | bigin
         if (ok[j] === 0) continue;
         const run = runs[i + j]!;
         const region = regions[run.region]!;
-        const slotBase = region.wordBase + (run.start - region.start) / 8;
+        const slotBase = region.wordBase + (run.start - region.start) / size;
         const w0 = offsetIn[j]! / 4;
-        const nWords = run.length / 8;
-        for (let k = 0; k < nWords; k++) {
-          const h = words[w0 + 2 * k + 1]!;
-          if (h < minHi || h > maxHi) continue;
-          const v = h * TWO_32 + words[w0 + 2 * k]!;
-          if (v < minV || v >= maxV) continue;
-          let r = lastR;
-          if (v < rStart[r]! || v >= rEnd[r]!) {
-            r = regionOf(v);
-            if (r < 0) continue;
-            lastR = r;
+        const nWords = run.length / size;
+        if (size === 8) {
+          for (let k = 0; k < nWords; k++) {
+            const h = words[w0 + 2 * k + 1]!;
+            if (h < minHi || h > maxHi) continue;
+            const v = h * TWO_32 + words[w0 + 2 * k]!;
+            if (v < minV || v >= maxV) continue;
+            let r = lastR;
+            if (v < rStart[r]! || v >= rEnd[r]!) {
+              r = regionOf(v);
+              if (r < 0) continue;
+              lastR = r;
+            }
+            const off = v - rStart[r]!;
+            const page = rPage[r]! + Math.floor(off / PAGE_SIZE);
+            if (!fill) counts[page]!++;
+            else {
+              const at = cursor[page]!;
+              if (at < counts[page + 1]!) {
+                slots[at] = slotBase + k;
+                lows[at] = off % PAGE_SIZE;
+                cursor[page] = at + 1;
+              } else {
+                // The target ran between the passes and now has more pointers into this page: spill them.
+                spillValue.push(v);
+                spillSlot.push(slotBase + k);
+              }
+            }
           }
-          const off = v - rStart[r]!;
-          const page = rPage[r]! + Math.floor(off / PAGE_SIZE);
-          if (!fill) counts[page]!++;
-          else {
-            const at = cursor[page]!;
-            if (at < counts[page + 1]!) {
-              slots[at] = slotBase + k;
-              lows[at] = off % PAGE_SIZE;
-              cursor[page] = at + 1;
-            } else {
-              // The target ran between the passes and now has more pointers into this page: spill them.
-              spillValue.push(v);
-              spillSlot.push(slotBase + k);
+        } else {
+          // 4-byte pointers (a 32-bit target): the same, one word per slot.
+          for (let k = 0; k < nWords; k++) {
+            const v = words[w0 + k]!;
+            if (v < minV || v >= maxV) continue;
+            let r = lastR;
+            if (v < rStart[r]! || v >= rEnd[r]!) {
+              r = regionOf(v);
+              if (r < 0) continue;
+              lastR = r;
+            }
+            const off = v - rStart[r]!;
+            const page = rPage[r]! + Math.floor(off / PAGE_SIZE);
+            if (!fill) counts[page]!++;
+            else {
+              const at = cursor[page]!;
+              if (at < counts[page + 1]!) {
+                slots[at] = slotBase + k;
+                lows[at] = off % PAGE_SIZE;
+                cursor[page] = at + 1;
+              } else {
+                // The target ran between the passes and now has more pointers into this page: spill them.
+                spillValue.push(v);
+                spillSlot.push(slotBase + k);
+              }
             }
           }
         }
@@ -494,7 +533,7 @@ export async function findPointerPaths(process: Process, address: number | bigin
   /** A slot `word` holding `v`, which is `n - v` below node `node` (at `level`). */
   const visit = (node: number, n: number, v: number, word: number, level: number, last: boolean, next: number[]): void => {
     const region = slotRegion(word);
-    const address = rStart[region]! + (word - rWord[region]!) * 8;
+    const address = rStart[region]! + (word - rWord[region]!) * size;
     const isStatic = isStaticAt(region, address);
     let child = index.get(address);
     if (child === undefined) {

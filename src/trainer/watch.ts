@@ -11,6 +11,7 @@ import { addressOf, pinnedBuffer } from "../ffi/libc.ts";
 import type { Process } from "../process.ts";
 import { getValue, isLittleEndian, isValueType, VALUE_SIZE, type Endian, type Value, type ValueType } from "../types.ts";
 import { checkInterval, checkOptions, checkProcess, describe, optionalBoolean, optionalCount, optionalFunction, optionalSignal } from "../validate.ts";
+import type { ValueOf } from "../value-map.ts";
 import { transferBatch } from "./batch.ts";
 import { isChainLike, PointerChainList, type ChainLike } from "./chain.ts";
 import type { PointerChainError } from "./errors.ts";
@@ -31,33 +32,67 @@ export type WatchTarget =
 /**
  * One change. Values are numbers or bigints for typed targets, `Uint8Array`
  * copies for ranges, `null` while unreadable or while a chain is broken.
+ * `V` is the type of the values, `I` the target's index (see {@link WatchChangeOf}).
  *
  * For a chain target, a change is reported when the value changes, when the
  * chain breaks (`new` is `null`, `error` names the link) and when it resolves
  * again; a move to a new object that holds the same value is not a change (the
  * next change carries the new address).
  */
-export interface WatchChange {
+export interface WatchChange<V = Value | Uint8Array, I extends number = number> {
   /** Index of the target in the list given to {@link watch}. */
-  index: number;
+  index: I;
   /** Where the value was read; for a broken chain, where it last resolved (0 if it never did). */
   address: number;
-  old: Value | Uint8Array | null;
-  new: Value | Uint8Array | null;
+  old: V | null;
+  new: V | null;
   /** For a chain target whose chain is broken at this poll: which link failed and why. `null` otherwise. */
   error: PointerChainError | null;
 }
 
-/** Options of {@link watch}. */
-export interface WatchOptions {
+/**
+ * The value a watch target `W` yields: a typed target's {@link ValueOf} its
+ * type, a `Uint8Array` for a range, and for a plain address the value of the
+ * watch's `type` option `D` (default `"i32"`: a `number`).
+ *
+ * @example
+ * ```ts
+ * type V = WatchValueOf<{ address: number; type: "u64" }>; // bigint
+ * ```
+ */
+export type WatchValueOf<W, D extends ValueType = "i32"> = W extends { readonly address: unknown; readonly type: infer T extends ValueType }
+  ? ValueOf<T>
+  : W extends { readonly address: unknown; readonly length: number }
+    ? Uint8Array
+    : ValueOf<D>; // a plain address, or a chain (a string has a length too)
+
+/**
+ * The changes a watch of the targets `Ts` reports: for a list written in
+ * place (a tuple), a union discriminated by `index`, so that checking
+ * `change.index` narrows `change.new` to that target's value type.
+ *
+ * @example
+ * ```ts
+ * for await (const c of proc.watch([hp, { address: pos, type: "f64" }, { address: name, length: 16 }])) {
+ *   if (c.index === 1) c.new; // number | null
+ *   if (c.index === 2) c.new; // Uint8Array | null
+ * }
+ * ```
+ */
+export type WatchChangeOf<Ts extends readonly unknown[], D extends ValueType = "i32"> = {
+  [K in keyof Ts]: WatchChange<WatchValueOf<Ts[K], D>, K extends `${infer N extends number}` ? N : number>;
+}[number];
+
+/** Options of {@link watch}: `D` is the type of plain addresses, `C` the changes reported. */
+export interface WatchOptions<D extends ValueType = ValueType, C = WatchChange> {
   /** Type of targets given as plain addresses (default `"i32"`). */
-  type?: ValueType;
+  type?: D;
   /** Byte order of the typed targets' values: `"little"` (default) or `"big"` (emulated consoles' memory). */
   endian?: Endian;
   /** Milliseconds between polls (default 100). */
   intervalMs?: number;
   /** Called with each change, in target order within a poll. */
-  onChange?: (change: WatchChange) => void;
+  onChange?: (change: C) => void;
   /** Called once when watching stops on an error (the target exited: `ESRCH`). The iterator then throws it. */
   onError?: (error: Error) => void;
   /** Stops watching when aborted. */
@@ -110,7 +145,7 @@ function watchOptions(options: unknown): CheckedWatchOptions {
  * for await (const change of w) if (change.new === 0) break; // break stops the watch
  * ```
  */
-export class Watcher implements AsyncIterable<WatchChange>, Disposable {
+export class Watcher<C = WatchChange> implements AsyncIterable<C>, Disposable {
   /** The target process. */
   readonly process: Process;
   readonly #n: number;
@@ -430,7 +465,12 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
   }
 
   /** Changes, oldest first; ends after {@link stop}, throws the error that stopped the watch. */
-  [Symbol.asyncIterator](): AsyncIterator<WatchChange> {
+  [Symbol.asyncIterator](): AsyncIterator<C> {
+    // The changes are made by the targets' types, which are C's (see WatchChangeOf).
+    return this.#iterator() as AsyncIterator<unknown> as AsyncIterator<C>;
+  }
+
+  #iterator(): AsyncIterator<WatchChange> {
     return {
       next: () => {
         const queued = this.#queue.shift();
@@ -473,6 +513,10 @@ export class Watcher implements AsyncIterable<WatchChange>, Disposable {
  * // or: watch(proc, [hpAddress], { onChange: (c) => console.log(c) });
  * ```
  */
-export function watch(process: Process, targets: readonly WatchTarget[], options: WatchOptions = {}): Watcher {
-  return new Watcher(process, targets, options);
+export function watch<const Ts extends readonly WatchTarget[], D extends ValueType = "i32">(
+  process: Process,
+  targets: Ts,
+  options: WatchOptions<D, WatchChangeOf<Ts, D>> = {},
+): Watcher<WatchChangeOf<Ts, D>> {
+  return new Watcher(process, targets, options as unknown as WatchOptions);
 }

@@ -2,6 +2,7 @@
  * Starts `test/fixtures/target.ts` as a child and talks to it line by line.
  */
 import type { Subprocess } from "bun";
+import { rmSync } from "node:fs";
 
 const FIXTURE = new URL("../fixtures/target.ts", import.meta.url).pathname;
 
@@ -100,9 +101,17 @@ export class Target {
     this.child.stdin.write("exit\n");
     this.child.stdin.flush();
     await this.child.exited;
+    this.#removeTmp();
   }
 
+  /** Kills the target (SIGKILL: its exit handlers do not run, so the temporary directory it reports as `tmp` is removed here). */
   kill(): void {
     this.child.kill("SIGKILL");
+    this.#removeTmp();
+  }
+
+  #removeTmp(): void {
+    const tmp = (this.info as { tmp?: unknown } | undefined)?.tmp;
+    if (typeof tmp === "string") rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -7,10 +7,12 @@
  */
 import { Process } from "../../process.ts";
 import type { Command } from "../command.ts";
+import { onExit } from "../exit.ts";
 import { Session } from "../session.ts";
 import { hex } from "../util.ts";
 
-const GAME = new URL("../demo-game.ts", import.meta.url).pathname;
+// In the repository, src/cli/demo-game.ts; in the built package, dist/demo-game.js (scripts/build.ts).
+const GAME = new URL(import.meta.url.endsWith(".ts") ? "../demo-game.ts" : "./demo-game.js", import.meta.url).pathname;
 
 /**
  * The game's screen: its stdout, read as it comes. Keeps the health it shows
@@ -88,8 +90,10 @@ export const demo: Command = {
   name: "demo",
   usage: "",
   summary: "start a tiny game and find, set and freeze its health, step by step",
+  examples: ["pvm demo"],
   async run() {
     const game = Bun.spawn([process.execPath, GAME], { stdout: "pipe", stderr: "inherit" });
+    onExit(() => game.kill()); // Ctrl-C ends the game too
     const screen = new Screen(game.stdout);
     try {
       const { pid, player } = JSON.parse(await screen.first) as { pid: number; player: number };

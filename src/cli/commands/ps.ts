@@ -3,31 +3,27 @@
  *
  * @module
  */
-import { readdirSync, readFileSync } from "node:fs";
 import type { Command } from "../command.ts";
-import { parseArgs } from "../util.ts";
+import { listProcesses, matchProcesses } from "../target.ts";
 
 /** `pvm ps`. */
 export const ps: Command = {
   name: "ps",
   usage: "[NAME]",
-  summary: "list processes (those named NAME with it), with pid and command line",
-  run(argv) {
-    const { positionals } = parseArgs(argv);
-    const filter = positionals[0];
-    const rows: string[] = [];
-    for (const entry of readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
-        const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
-        if (filter && !comm.includes(filter) && !cmdline.includes(filter)) continue;
-        rows.push(`${entry.padStart(7)}  ${comm.padEnd(16)}  ${cmdline.slice(0, 100)}`);
-      } catch {
-        // gone meanwhile
-      }
+  summary: "list processes, or those NAME matches (exact name, else a name prefix)",
+  description: "Never lists pvm itself. With --full, NAME matches anywhere in the command line instead.",
+  options: { full: { type: "boolean", description: "match NAME anywhere in the command line" } },
+  json: true,
+  examples: ["pvm ps nethack", "pvm ps --full game.x86_64 --json"],
+  run({ args, options, out }) {
+    const name = args[0];
+    const rows = name === undefined ? listProcesses() : matchProcesses(name, options.flag("full"));
+    if (out.json) {
+      out.document(rows.map(({ pid, name, command }) => ({ pid, name, command })));
+    } else {
+      out.line(`${"PID".padStart(7)}  ${"NAME".padEnd(16)} COMMAND`);
+      for (const p of rows) out.line(`${String(p.pid).padStart(7)}  ${p.name.padEnd(16)} ${p.command.slice(0, 120)}`);
     }
-    console.log(`${"PID".padStart(7)}  ${"NAME".padEnd(16)}  COMMAND`);
-    for (const row of rows) console.log(row);
+    return rows.length === 0 && name !== undefined ? 1 : 0;
   },
 };
