@@ -162,9 +162,9 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
   // Save the list (a download), empty it, load the file back.
   const download = page.waitForEvent("download");
   await page.getByRole("button", { name: "Save" }).click();
-  const saved = (await Bun.file((await (await download).path())!).json()) as { format: string; entries: { address: string; type: string }[] };
-  expect(saved.format).toBe("process-vm-list");
-  expect(saved.entries.map((e) => e.type)).toEqual(["i32", "i32"]);
+  const saved = (await Bun.file((await (await download).path())!).json()) as { format: string; entries: { kind: string; address: string; type: string }[] };
+  expect(saved.format).toBe("process-vm-table"); // what pvm table and loadTable read
+  expect(saved.entries.map((e) => [e.kind, e.type])).toEqual([["value", "i32"], ["value", "i32"]]);
   const rows = page.getByTestId("list-row");
   for (let n = await rows.count(); n > 0; n--) {
     await rows.first().getByTitle("remove").click();
@@ -172,6 +172,7 @@ test.skipIf(why !== null)("attach, scan, narrow, list, live value, edit, freeze,
   }
   expect(await rows.count()).toBe(0);
   await page.getByTestId("list-load").setInputFiles({ name: "list.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(saved)) });
+  await page.getByTestId("status").getByText("loaded 2 entries").waitFor();
   await page.getByTestId("list-row").nth(1).waitFor();
   await page.getByTestId("list-value").nth(1).getByText("784").waitFor();
   await shot("list-loaded");

@@ -3,6 +3,8 @@
  * parsing of the page's edits.
  */
 import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { formatTable, parseTable } from "../src/index.ts";
 import { AddressList, parseTypedValue, RequestError } from "../src/ui/index.ts";
 
 const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
@@ -70,6 +72,34 @@ test("the address list saves and loads, checking each entry", () => {
   expect(other.entries.length).toBe(2);
   expect(() => other.load({ entries: [] })).toThrow(RequestError);
   expect(() => other.add({ address: "0x10", type: "f16" })).toThrow(/type/);
+});
+
+test("the list saves as a cheat table and loads tables and .CT files", () => {
+  const list = new AddressList();
+  const hp = list.add({ description: "health", address: "0x55d0c0de10", type: "i32" });
+  list.add({ description: "ammo", address: "game+0x1a2b0 -> 0x10 -> 0x8", type: "u16" });
+  hp.allowIncrease = true;
+  hp.value = "100";
+  const table = list.toTable();
+  expect(parseTable(formatTable(table))).toEqual(table); // valid in the library's table model
+  expect(table.entries[0]).toMatchObject({ kind: "value", description: "health", address: "0x55d0c0de10", type: "i32", freeze: { active: false, value: "100", allowIncrease: true } });
+
+  const again = new AddressList();
+  expect(again.loadTable(formatTable(table))).toEqual({ loaded: 2, skipped: 0 });
+  expect(again.entries.map((e) => [e.description, e.address, e.type, e.allowIncrease, e.value])).toEqual([
+    ["health", "0x55d0c0de10", "i32", true, "100"],
+    ["ammo", "game+0x1a2b0 -> 0x10 -> 0x8", "u16", false, undefined],
+  ]);
+
+  // A Cheat Engine table: what the list can hold loads, the rest is counted.
+  const ct = readFileSync(new URL("./fixtures/tables/every-kind.CT", import.meta.url), "utf8");
+  const fromCt = new AddressList();
+  const { loaded, skipped } = fromCt.loadTable(ct);
+  expect(loaded).toBeGreaterThan(0);
+  expect(skipped).toBeGreaterThan(0);
+  expect(fromCt.entries.length).toBe(loaded);
+  expect(() => fromCt.loadTable("<CheatTable><nope")).toThrow(/not a table/);
+  expect(fromCt.entries.length).toBe(loaded); // unchanged by a bad file
 });
 
 test("typed values from the page's text", () => {

@@ -65,8 +65,8 @@ test.skipIf(why !== null)("a frozen entry with allow-increase keeps a raise and 
     expect(await game.cmd("sub 300")).toBe(500); // a drop: written back
     await Bun.sleep(120);
     expect(await game.cmd("get")).toBe(800);
-    const saved = (await state.request("list.save", {})) as { entries: { value?: string; allowIncrease: boolean }[] };
-    expect(saved.entries[0]).toMatchObject({ allowIncrease: true });
+    const saved = (await state.request("list.save", {})) as { entries: unknown[] };
+    expect(saved.entries[0]).toMatchObject({ kind: "value", freeze: { active: true, value: "800", allowIncrease: true } });
     await state.request("list.freeze", { id, frozen: false });
     expect(await game.cmd("sub 1")).toBe(799);
     await Bun.sleep(120);

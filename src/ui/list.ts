@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { isValueType, parseChain, type ValueType } from "../index.ts";
+import { createTable, flattenEntries, isValueType, parseChain, readCheatTable, validateTable, type Table, type ValueEntry, type ValueType } from "../index.ts";
 import { RequestError } from "./values.ts";
 
 /** One entry of the list. */
@@ -62,7 +62,8 @@ function checkAddressText(text: unknown): string {
 }
 
 /**
- * The list: add, change, remove, and JSON in and out.
+ * The list: add, change, remove, and in and out as a cheat table (the
+ * library's `process-vm-table` JSON; Cheat Engine `.CT` files load too).
  *
  * @example
  * ```ts
@@ -132,9 +133,65 @@ export class AddressList {
     this.#entries = [];
   }
 
-  /** The saved form. */
+  /** The saved form (the list's own, kept for lists saved before tables existed). */
   toJSON(): SavedList {
     return { format: "process-vm-list", version: 1, entries: this.#entries.map(({ id: _, ...rest }) => ({ ...rest })) };
+  }
+
+  /**
+   * The list as a cheat table (`process-vm-table`), what the page saves:
+   * `pvm table` and `loadTable` read it.
+   */
+  toTable(): Table {
+    return createTable(
+      this.#entries.map((e, i): ValueEntry => ({
+        kind: "value",
+        id: i + 1,
+        description: e.description,
+        address: e.address,
+        type: e.type,
+        ...(e.frozen || e.value !== undefined || e.allowIncrease || e.allowDecrease
+          ? { freeze: { active: e.frozen, ...(e.value !== undefined ? { value: e.value } : {}), ...(e.allowIncrease ? { allowIncrease: true } : {}), ...(e.allowDecrease ? { allowDecrease: true } : {}) } }
+          : {}),
+      })),
+    );
+  }
+
+  /**
+   * Replaces the entries with the value entries of a cheat table: our JSON
+   * (an object, or its text) or a Cheat Engine `.CT` (XML text). Groups are
+   * flattened; what a list cannot hold (scripts, strings, byte arrays, bit
+   * fields, big-endian values, addresses relative to a parent) is left out and
+   * counted. Returns how many entries were loaded and left out.
+   */
+  loadTable(source: unknown): { loaded: number; skipped: number } {
+    let table: Table;
+    try {
+      if (typeof source === "string") table = source.trimStart().startsWith("<") ? readCheatTable(source) : validateTable(JSON.parse(source));
+      else table = validateTable(source);
+    } catch (error) {
+      throw new RequestError(`not a table: ${(error as Error).message}`);
+    }
+    const entries: Omit<ListEntry, "id">[] = [];
+    let skipped = 0;
+    for (const { entry } of flattenEntries(table)) {
+      if (entry.kind === "group") continue;
+      if (entry.kind !== "value" || !isValueType(entry.type) || entry.endian === "big" || /^\s*[+-]/.test(entry.address)) {
+        skipped++;
+        continue;
+      }
+      entries.push({
+        description: entry.description.slice(0, 200),
+        address: entry.address,
+        type: entry.type,
+        frozen: false,
+        allowIncrease: entry.freeze?.allowIncrease === true,
+        allowDecrease: entry.freeze?.allowDecrease === true,
+        ...(entry.freeze?.value !== undefined ? { value: entry.freeze.value } : {}),
+      });
+    }
+    this.load({ format: "process-vm-list", version: 1, entries });
+    return { loaded: entries.length, skipped };
   }
 
   /**

@@ -266,12 +266,22 @@ export class UiState {
       case "list.freeze":
         return this.#freeze(body);
       case "list.save":
-        return this.list.toJSON();
-      case "list.load":
+        // A freeze that allows increase or decrease follows the target: save the value it holds now.
+        for (const e of this.list.entries) {
+          const f = this.#freezes.get(e.id);
+          e.frozen = f !== undefined;
+          if (f) e.value = formatValue(e.type, f.handle.value);
+        }
+        return this.list.toTable();
+      case "list.load": {
+        const list = body.list;
+        const text = typeof list === "string" ? field.str(body, "list", 4 << 20) : undefined;
+        const own = typeof list === "object" && list !== null && (list as { format?: unknown }).format === "process-vm-list";
+        const loaded = own ? (this.list.load(list), { loaded: this.list.entries.length, skipped: 0 }) : this.list.loadTable(text ?? field.obj(body, "list"));
         for (const id of [...this.#freezes.keys()]) this.#unfreeze(id);
-        this.list.load(field.obj(body, "list"));
         this.#listChanged();
-        return { entries: this.list.entries.length };
+        return { entries: loaded.loaded, skipped: loaded.skipped };
+      }
       case "write":
         return this.#write(body);
       case "mem.view":

@@ -133,15 +133,15 @@ function AddressList() {
     if (!list) return;
     const a = document.createElement("a");
     a.href = URL.createObjectURL(new Blob([JSON.stringify(list, null, 2)], { type: "application/json" }));
-    a.download = "pvm-list.json";
+    a.download = "pvm-table.json";
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   };
   const load = async (file) => {
     if (!file) return;
     try {
-      const r = await request("list.load", { list: JSON.parse(await file.text()) });
-      status(`loaded ${r.entries} entries`);
+      const r = await request("list.load", { list: await file.text() }); // our table JSON, or a Cheat Engine .CT
+      status(`loaded ${r.entries} entries${r.skipped ? ` (${r.skipped} left out: scripts, strings, relative addresses…)` : ""}`);
     } catch (error) {
       status(`could not load ${file.name}: ${error.message}`, "error");
     }
@@ -157,7 +157,7 @@ function AddressList() {
     <div class="row head">
       <h2>Address list</h2><span class="dim">${s.list.length} ${s.list.length === 1 ? "entry" : "entries"}</span><span class="grow"></span>
       <button class="small" data-testid="list-new" onClick=${() => setAdding(!adding)}>Add address</button>
-      <label class="button small">Load<input type="file" data-testid="list-load" accept=".json,application/json" hidden onChange=${(e) => load(e.target.files[0])} /></label>
+      <label class="button small">Load<input type="file" data-testid="list-load" accept=".json,.ct,.CT,application/json" hidden onChange=${(e) => load(e.target.files[0])} /></label>
       <button class="small" onClick=${save} disabled=${s.list.length === 0}>Save</button>
     </div>
     ${adding ? html`<div class="row adding">
