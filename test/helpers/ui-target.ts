@@ -3,6 +3,7 @@
  * with `cc` into a temporary directory that `close()` removes.
  */
 import type { Subprocess } from "bun";
+import { Lines } from "./lines.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,34 +15,6 @@ export function cannotCompile(): string | null {
   return Bun.which("cc") ? null : "no C compiler (cc) on this machine";
 }
 
-/** A line reader over a child's stdout. */
-class Lines {
-  readonly #lines: string[] = [];
-  readonly #waiters: ((line: string) => void)[] = [];
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    void (async () => {
-      let pending = "";
-      const decoder = new TextDecoder();
-      for await (const chunk of stream) {
-        pending += decoder.decode(chunk);
-        let nl: number;
-        while ((nl = pending.indexOf("\n")) >= 0) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          const w = this.#waiters.shift();
-          if (w) w(line);
-          else this.#lines.push(line);
-        }
-      }
-    })();
-  }
-
-  next(): Promise<string> {
-    const line = this.#lines.shift();
-    return line !== undefined ? Promise.resolve(line) : new Promise((resolve) => this.#waiters.push(resolve));
-  }
-}
 
 export class UiTarget {
   readonly pid: number;
@@ -74,14 +47,14 @@ export class UiTarget {
     }
     const child = Bun.spawn([exe], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
     const out = new Lines(child.stdout);
-    return new UiTarget(child, out, dir, name, await out.next());
+    return new UiTarget(child, out, dir, name, await out.expect("the UI target"));
   }
 
   /** Sends a command ("set N", "sub N", "get"); resolves to the health the game reports after it. */
   async cmd(line: string): Promise<number> {
     this.#child.stdin.write(`${line}\n`);
     this.#child.stdin.flush();
-    return Number(await this.#out.next());
+    return Number(await this.#out.expect("the UI target"));
   }
 
   /** Kills the game, waits for it and removes its directory. */
