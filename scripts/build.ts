@@ -9,7 +9,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -30,6 +30,9 @@ if (!built.success) {
   for (const log of built.logs) console.error(log);
   process.exit(1);
 }
+
+// The browser UI's page (pvm ui serves it from beside the bundle that holds its server).
+cpSync(join(root, "src/ui/static"), join(dist, "static"), { recursive: true });
 
 // Declarations, with the relative imports written as .js (resolved to the
 // .d.ts beside them whatever the consumer's moduleResolution).

@@ -66,6 +66,7 @@ export type {
   PointerScanStats,
   PatchOptions,
   AddressLike,
+  PointerScanError,
 } from "./trainer/index.ts";
 export { VALUE_SIZE, isValueType, isLittleEndian } from "./types.ts";
 export type { Value, ValueType, Endian } from "./types.ts";

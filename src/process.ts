@@ -1115,6 +1115,8 @@ export class Process {
 
   /**
    * Finds pointer paths from static memory (module images) to `address`.
+   * Aborted (or the target gone mid-scan), it rejects with the paths found so
+   * far in the error's `partial` (a `PointerScanError`).
    *
    * @example
    * ```ts

@@ -7,12 +7,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Process } from "../src/process.ts";
+import { resolve } from "../src/trainer/index.ts";
 import { Target } from "./helpers/target.ts";
 
 const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
+const GRAPH = new URL("./fixtures/graph.ts", import.meta.url).pathname;
 const SCRIPT = ["/usr/bin/script", "/bin/script"].find((p) => existsSync(p));
 const i32 = (n: number) => new Uint8Array(new Int32Array([n]).buffer);
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -97,6 +100,22 @@ async function handlesSigint(pid: number): Promise<void> {
   throw new Error(`pid ${pid} never caught SIGINT`);
 }
 
+/** Waits until `pid` has `/proc/TARGET/mem` open: it made its `Process` for `target`, so its scan is about to start. */
+async function attachedTo(pid: number, target: number): Promise<void> {
+  const mem = `/proc/${target}/mem`;
+  for (let i = 0; i < 2000; i++) {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === mem) return;
+      } catch {
+        // closed meanwhile
+      }
+    }
+    await Bun.sleep(5);
+  }
+  throw new Error(`pid ${pid} never opened ${mem}`);
+}
+
 describe("Ctrl-C (SIGINT)", () => {
   /** The target's page-table size in KiB: it grows as a scan reads never-touched pages (each maps the zero page). */
   const pageTables = () => Number(/VmPTE:\s+(\d+)/.exec(readFileSync(`/proc/${t.pid}/status`, "utf8"))?.[1] ?? NaN);
@@ -140,6 +159,45 @@ describe("Ctrl-C (SIGINT)", () => {
     expect(out.status).toBe(130);
     expect(out.stdout).toBe(`${hex(at + 0x81)}\n`);
     await t.unmap(at, size);
+  });
+
+  test("mid-pointers: the paths found so far, each leading to the address, status 130 (also in --json)", async () => {
+    const graph = await Target.start([], GRAPH);
+    try {
+      // An address in the module's file mapping is static itself: its own path is known once the maps are read,
+      // and a deep search with large offsets over the target's Bun heap takes seconds.
+      const target = (graph.info as unknown as { moduleBase: number }).moduleBase + 0x100;
+      const proc = new Process(graph.pid);
+      for (const json of [false, true]) {
+        const args = ["pointers", graph.pid, target, "--depth", 16, "--offset", 0x10000, "--module", "libgame.so", "--limit", 0, ...(json ? ["--json"] : [])];
+        const child = Bun.spawn([process.execPath, MAIN, ...args.map(String)], { stdout: "pipe", stderr: "pipe" });
+        await handlesSigint(child.pid);
+        await attachedTo(child.pid, graph.pid);
+        await Bun.sleep(300);
+        child.kill("SIGINT");
+        const stopped = performance.now();
+        await child.exited;
+        expect(performance.now() - stopped).toBeLessThan(2000);
+        expect(child.exitCode).toBe(130); // interrupted: a finished scan would have exited 0
+        const stdout = await new Response(child.stdout).text();
+        const stderr = await new Response(child.stderr).text();
+        let chains: string[];
+        if (json) {
+          const doc = JSON.parse(stdout) as { address: number; count: number; shown: number; interrupted?: boolean; paths: { chain: string; depth: number }[] };
+          expect(doc.interrupted).toBe(true);
+          expect(doc.address).toBe(target);
+          expect(doc.count).toBe(doc.paths.length);
+          chains = doc.paths.map((p) => p.chain);
+        } else {
+          expect(stderr).toMatch(/interrupted: \d+ paths? found so far/);
+          chains = stdout.trim().split("\n");
+        }
+        expect(chains[0]).toBe("libgame.so+0x100");
+        for (const chain of chains) expect(resolve(proc, chain)).toBe(target);
+      }
+    } finally {
+      graph.kill();
+    }
   });
 
   test("mid-freeze: releases and exits 130; the target's own writes stay", async () => {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Process } from "../src/process.ts";
 import { ET_DYN, PF_W, PT_LOAD } from "../src/trainer/elf.ts";
-import { findPointerPaths, formatChain, resolve, type PointerPaths, type PointerScanProgress } from "../src/trainer/index.ts";
+import { ProcessVmError } from "../src/errors.ts";
+import { findPointerPaths, formatChain, PointerPaths, resolve, type PointerScanError, type PointerScanOptions, type PointerScanProgress } from "../src/trainer/index.ts";
 import { Target } from "./helpers/target.ts";
 
 const GRAPH = new URL("./fixtures/graph.ts", import.meta.url).pathname;
@@ -142,6 +143,144 @@ test("an abort signal rejects the scan", async () => {
   const ac2 = new AbortController();
   const p = findPointerPaths(proc, g.health, { signal: ac2.signal, onProgress: () => ac2.abort(new Error("midway")) });
   await expect(p).rejects.toThrow("midway");
+});
+
+/** Runs a scan expected to reject; returns what it rejected with (try/catch: see the README's note on `rejects`). */
+async function rejection(run: Promise<unknown>): Promise<unknown> {
+  try {
+    await run;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("the scan did not reject");
+}
+
+/** The `partial` a stopped scan's rejection holds, checked to be a PointerPaths. */
+function partialOf(error: unknown): PointerPaths {
+  const partial = (error as Partial<PointerScanError>).partial;
+  expect(partial).toBeInstanceOf(PointerPaths);
+  return partial!;
+}
+
+test("an abort mid-search keeps the paths found so far in error.partial, each leading to the address", async () => {
+  const options: PointerScanOptions = { maxDepth: 4, maxOffset: 0x100, modules: ["libgame.so"] };
+  const full = await findPointerPaths(proc, g.health, options);
+  expect(full.toStrings()).toContain(PLANTED); // depth 3
+  const ac = new AbortController();
+  const levels: number[] = [];
+  const error = await rejection(
+    findPointerPaths(proc, g.health, {
+      ...options,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.phase !== "search") return;
+        levels.push(p.done);
+        if (p.done === 2) ac.abort(new Error("enough")); // after two levels of the search
+      },
+    }),
+  );
+  expect(error).toBeInstanceOf(Error);
+  expect((error as Error).message).toBe("enough");
+  expect(levels).toEqual([1, 2]); // stopped at the next level, not after the whole search
+  const partial = partialOf(error);
+  expect(partial.address).toBe(g.health);
+  // the paths of depth 2 at most: the one through .bss, not yet the one through .data (depth 3)
+  expect(partial.toStrings()).toEqual([bssPath(0x40)]);
+  expect(partial.stats.nodes).toBeGreaterThan(1);
+  expect(partial.stats.nodes).toBeLessThan(full.stats.nodes);
+  for (const p of partial) expect(resolve(proc, p)).toBe(g.health);
+});
+
+test("an abort while memory is read: the path without dereferences of a static address; a string reason is wrapped", async () => {
+  const target = g.moduleBase + 0x100; // in the module's file mapping: static itself
+  const ac = new AbortController();
+  const error = await rejection(
+    findPointerPaths(proc, target, { maxDepth: 4, maxOffset: 0x100, signal: ac.signal, onProgress: (p) => p.phase === "count" && ac.abort("stop") }),
+  );
+  expect(error).toBeInstanceOf(DOMException);
+  expect((error as DOMException).name).toBe("AbortError");
+  expect((error as { cause?: unknown }).cause).toBe("stop");
+  const partial = partialOf(error);
+  expect(partial.toStrings()).toEqual(["libgame.so+0x100"]);
+  expect(resolve(proc, partial[0]!)).toBe(target);
+  // aborted before it starts: the reason itself, with no paths
+  const before = new AbortController();
+  const reason = new Error("not now");
+  before.abort(reason);
+  const early = await rejection(findPointerPaths(proc, target, { signal: before.signal }));
+  expect(early).toBe(reason);
+  expect(partialOf(early).length).toBe(0);
+});
+
+/** SIGKILLs the target and waits until it has no memory left (a zombie or gone), so that reads give ESRCH. */
+function killNow(target: Target): void {
+  target.kill();
+  for (let i = 0; i < 5000; i++) {
+    let state: string;
+    try {
+      state = readFileSync(`/proc/${target.pid}/stat`, "utf8").replace(/^.*\) /s, "")[0]!;
+    } catch {
+      return; // reaped
+    }
+    if (state === "Z" || state === "X") return;
+    Bun.sleepSync(1);
+  }
+  throw new Error(`pid ${target.pid} did not die`);
+}
+
+test("a target that exits mid-scan: ESRCH, with the paths found in what was read before in error.partial", async () => {
+  // killed while memory is counted: nothing searched, the static address's own path only
+  const t2 = await Target.start([], GRAPH);
+  try {
+    const g2 = t2.info as unknown as GraphInfo;
+    let killed = false;
+    const error = await rejection(
+      findPointerPaths(new Process(t2.pid), g2.moduleBase + 0x100, {
+        maxDepth: 4,
+        maxOffset: 0x100,
+        onProgress: () => {
+          if (!killed) killNow(t2);
+          killed = true;
+        },
+      }),
+    );
+    expect(error).toBeInstanceOf(ProcessVmError);
+    expect((error as ProcessVmError).code).toBe("ESRCH");
+    expect(partialOf(error).toStrings()).toEqual(["libgame.so+0x100"]);
+  } finally {
+    t2.kill();
+  }
+  // killed while the reverse map is filled: the search runs over what was read, and finds no path the full scan lacks
+  const t3 = await Target.start([], GRAPH);
+  try {
+    const g3 = t3.info as unknown as GraphInfo;
+    // 8 MiB more of resident memory: the index pass reads in 4 MiB batches, so there are batches after the first
+    const extra = 8 << 20;
+    await t3.write(await t3.map(extra), new Uint8Array(extra));
+    const proc3 = new Process(t3.pid);
+    const options: PointerScanOptions = { maxDepth: 4, maxOffset: 0x100, modules: ["libgame.so"] };
+    const full = (await findPointerPaths(proc3, g3.health, options)).toStrings();
+    expect(full).toContain(PLANTED);
+    let killed = false;
+    const phases: string[] = [];
+    const error = await rejection(
+      findPointerPaths(proc3, g3.health, {
+        ...options,
+        onProgress: (p) => {
+          phases.push(p.phase);
+          if (p.phase === "index" && !killed) killNow(t3);
+          if (p.phase === "index") killed = true;
+        },
+      }),
+    );
+    expect((error as ProcessVmError).code).toBe("ESRCH");
+    expect(phases).toContain("search"); // it searched after the exit
+    const partial = partialOf(error);
+    expect(partial.address).toBe(g3.health);
+    for (const s of partial.toStrings()) expect(full).toContain(s);
+  } finally {
+    t3.kill();
+  }
 });
 
 const bssPath = (at: number) => `libgame.so+0x${(g.bss - g.moduleBase + at).toString(16)} -> 0x20 -> 0x30`;

@@ -43,6 +43,7 @@ import { dump, read } from "./commands/read.ts";
 import { find, scanCommand } from "./commands/scan.ts";
 import { freezeCommand, pointersCommand, resolveCommand, watchCommand } from "./commands/trainer.ts";
 import { tableCommand } from "./commands/table.ts";
+import { ui } from "./commands/ui.ts";
 import { patchCommand, write } from "./commands/write.ts";
 import { runExitHooks } from "./exit.ts";
 import { BrokenPipeError, Output } from "./output.ts";
@@ -65,6 +66,7 @@ export const COMMANDS: readonly Command[] = [
   ps,
   maps,
   tableCommand,
+  ui,
 ];
 
 /** The package's version, from its package.json (two levels up in the repository, one in a built `dist/`). */

@@ -17,6 +17,6 @@ export type { WatchChange, WatchChangeOf, WatchOptions, WatchTarget, WatchValueO
 export { nop, patch } from "./patch.ts";
 export type { NopOptions, Patch, PatchOptions } from "./patch.ts";
 export { findPointerPaths, PointerPaths } from "./pointer-scan.ts";
-export type { PointerPath, PointerScanOptions, PointerScanProgress, PointerScanStats } from "./pointer-scan.ts";
+export type { PointerPath, PointerScanError, PointerScanOptions, PointerScanProgress, PointerScanStats } from "./pointer-scan.ts";
 export { cleanupState, restoreAll } from "./cleanup.ts";
 export { detectPointerSize, elfPointerSize, pePointerSize } from "./pointer-size.ts";

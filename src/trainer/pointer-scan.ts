@@ -29,6 +29,7 @@
  */
 import { IovecTable } from "../ffi/iovec.ts";
 import { addressOf, PAGE_SIZE } from "../ffi/libc.ts";
+import { ProcessVmError } from "../errors.ts";
 import type { Region } from "../maps.ts";
 import { existingRuns } from "../pagemap.ts";
 import type { Process } from "../process.ts";
@@ -70,9 +71,37 @@ export interface PointerScanOptions {
   modules?: readonly string[];
   /** Called now and then with the progress. */
   onProgress?: (progress: PointerScanProgress) => void;
-  /** Aborts the scan: the promise rejects with the signal's reason. */
+  /**
+   * Aborts the scan: the promise rejects with the signal's reason, which then
+   * holds the paths found so far in `partial` (see {@link PointerScanError}).
+   */
   signal?: AbortSignal;
 }
+
+/**
+ * What a pointer scan that stopped early rejects with: the abort signal's
+ * reason, or the `ProcessVmError` `ESRCH` of a target that exited, with the
+ * paths found until then in `partial` (possibly none). Every one of them led
+ * to the address when it was found. A reason that cannot hold a property (a
+ * string, a frozen object) is wrapped in an `AbortError` `DOMException` whose
+ * `cause` is the reason. The same reason object reused for several scans holds
+ * the last one's paths.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * setTimeout(() => controller.abort(), 5000);
+ * let paths: PointerPaths;
+ * try {
+ *   paths = await findPointerPaths(proc, hpAddress, { maxDepth: 6, signal: controller.signal });
+ * } catch (error) {
+ *   const partial = (error as Partial<PointerScanError> | null)?.partial;
+ *   if (!partial) throw error;
+ *   paths = partial; // the shallow paths, found before the abort
+ * }
+ * ```
+ */
+export type PointerScanError = { readonly partial: PointerPaths } & (Error | DOMException);
 
 /** Figures of a scan. */
 export interface PointerScanStats {
@@ -291,9 +320,22 @@ function residentRuns(pid: number, maps: readonly Region[], regions: readonly Sc
   return cut;
 }
 
-function aborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason ?? new DOMException("The pointer scan was aborted", "AbortError");
+/** `reason` (or an `AbortError` wrapping it, when it cannot hold a property) with `partial` attached. */
+function withPartial(reason: unknown, partial: PointerPaths): PointerScanError {
+  if ((typeof reason === "object" && reason !== null) || typeof reason === "function") {
+    try {
+      Object.defineProperty(reason, "partial", { value: partial, writable: true, configurable: true, enumerable: true });
+      return reason as PointerScanError;
+    } catch {
+      // frozen, or a partial that cannot be redefined: wrapped below
+    }
+  }
+  return Object.assign(new DOMException("The pointer scan was aborted", "AbortError"), { cause: reason, partial });
 }
+
+const abortReason = (signal: AbortSignal): unknown => signal.reason ?? new DOMException("The pointer scan was aborted", "AbortError");
+
+const isExit = (error: unknown): error is ProcessVmError => error instanceof ProcessVmError && error.code === "ESRCH";
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -316,14 +358,26 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
  * When `address` is itself in static memory, the path without dereferences
  * (`"libgame.so+0x1a2b0"`) comes first, and the deeper paths follow.
  *
+ * Stopped early, it keeps what it found: an abort (checked between read
+ * batches, at each level of the search and every 1,024 nodes) rejects with the
+ * signal's reason holding the paths found so far in `partial`, the shallow
+ * ones (the search goes level by level; none while memory is still being read,
+ * but the path without dereferences). A target that exits while its memory is
+ * read rejects with `ESRCH`, its `partial` holding the paths found in what was
+ * read before (the search still runs over that). See {@link PointerScanError}.
+ *
  * Memory: 6 bytes per pointer found in writable memory, 4 bytes per page of it,
  * plus the search's nodes (bounded by `maxNodes`).
  *
- * @throws {ProcessVmError} when the target cannot be read (`ESRCH`, `EPERM`).
+ * @throws {ProcessVmError} when the target cannot be read (`ESRCH`, `EPERM`); `ESRCH` during the scan carries `partial`.
  * @example
  * ```ts
  * const paths = await findPointerPaths(proc, hpAddress, { maxDepth: 4, maxOffset: 0x800, onProgress: (p) => console.log(p) });
  * console.log(paths.toStrings().slice(0, 10)); // ["libgame.so+0x1a2b0 -> 0x10 -> 0x8", ...]
+ * // aborted: the paths found so far are in the rejection's `partial`
+ * const controller = new AbortController();
+ * const early = await findPointerPaths(proc, hpAddress, { maxDepth: 8, signal: controller.signal })
+ *   .catch((error: PointerScanError) => error.partial);
  * ```
  */
 export async function findPointerPaths(process: Process, address: number | bigint, options: PointerScanOptions = {}): Promise<PointerPaths> {
@@ -338,7 +392,7 @@ export async function findPointerPaths(process: Process, address: number | bigin
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > 16) throw new RangeError("maxDepth must be an integer from 1 to 16");
   if (!Number.isInteger(maxOffset) || maxOffset < 0 || maxOffset > 1 << 30) throw new RangeError("maxOffset must be an integer from 0 to 2^30");
   const { signal, onProgress } = options;
-  aborted(signal);
+  if (signal?.aborted) throw withPartial(abortReason(signal), new PointerPaths([], target, false, { bytes: 0, regions: 0, pointers: 0, spilled: 0, nodes: 0, ms: 0 }));
 
   // Pointers are words of the target's size (4 bytes in a 32-bit program), aligned to it.
   const size = process.pointerSize;
@@ -373,8 +427,90 @@ export async function findPointerPaths(process: Process, address: number | bigin
     return hi >= 0 && v < rEnd[hi]! ? hi : -1;
   };
 
-  const runs = residentRuns(process.pid, maps, regions);
+  /** Region of slot word `word`. */
+  const slotRegion = (word: number): number => {
+    let lo = 0;
+    let hi = R - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (rWord[mid]! <= word) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+
+  const nodeAddress: number[] = [target];
+  const nodeLevel: number[] = [0];
+  const nodeStatic: number[] = [-1]; // region index of a static slot, -1 otherwise
+  const index = new Map<number, number>([[target, 0]]);
+  const edgeFrom: number[] = [];
+  const edgeTo: number[] = [];
+  const edgeOffset: number[] = [];
+  let truncated = false;
+  /** Whether `address`, in region `region`, is static memory. */
+  const isStaticAt = (region: number, address: number): boolean => {
+    const r = regions[region]!;
+    return r.module !== null && address >= r.staticStart && address < r.staticEnd;
+  };
+  // A target in static memory is a path of its own (no dereference), and the search goes on from it all the same.
+  const targetRegion = regionOf(target);
+  if (targetRegion >= 0 && isStaticAt(targetRegion, target)) nodeStatic[0] = targetRegion;
+
+  // ---- paths: from each static node down the edges to the target (also of a scan stopped early) ----
   let total = 0;
+  let pointers = 0;
+  let spillV = new Float64Array(0);
+  let spillW = new Uint32Array(0);
+  const collect = (): PointerPaths => {
+    const nodes = nodeAddress.length;
+    const outStart = new Int32Array(nodes + 1);
+    for (const from of edgeFrom) outStart[from + 1]!++;
+    for (let k = 0; k < nodes; k++) outStart[k + 1]! += outStart[k]!;
+    const fillAt = outStart.slice(0, nodes);
+    const outTo = new Int32Array(edgeFrom.length);
+    const outOffset = new Float64Array(edgeFrom.length);
+    for (let e = 0; e < edgeFrom.length; e++) {
+      const at = fillAt[edgeFrom[e]!]!++;
+      outTo[at] = edgeTo[e]!;
+      outOffset[at] = edgeOffset[e]!;
+    }
+    const roots: number[] = [];
+    for (let k = 0; k < nodes; k++) if (nodeStatic[k]! >= 0) roots.push(k);
+    roots.sort((a, b) => nodeLevel[a]! - nodeLevel[b]! || nodeAddress[a]! - nodeAddress[b]!);
+    const paths: PointerPath[] = [];
+    const offsets: number[] = [];
+    const walk = (node: number, root: number): void => {
+      if (paths.length >= maxResults) {
+        truncated = true;
+        return;
+      }
+      if (node === 0) {
+        const region = regions[nodeStatic[root]!]!;
+        paths.push({ base: { module: region.module!, offset: nodeAddress[root]! - region.moduleBase }, offsets: offsets.slice() });
+        return;
+      }
+      for (let e = outStart[node]!; e < outStart[node + 1]!; e++) {
+        offsets.push(outOffset[e]!);
+        walk(outTo[e]!, root);
+        offsets.pop();
+      }
+    };
+    for (const root of roots) {
+      if (paths.length >= maxResults) {
+        truncated = true;
+        break;
+      }
+      walk(root, root);
+    }
+    const stats: PointerScanStats = { bytes: total, regions: R, pointers: pointers + spillV.length, spilled: spillV.length, nodes, ms: performance.now() - started };
+    return new PointerPaths(paths, target, truncated, stats);
+  };
+  /** Stops the scan when the signal aborted: its reason, holding the paths found so far. */
+  const checkAbort = (): void => {
+    if (signal?.aborted) throw withPartial(abortReason(signal), collect());
+  };
+
+  const runs = residentRuns(process.pid, maps, regions);
   for (const run of runs) total += run.length;
 
   // Reading: batches of runs into one buffer, one batched call per batch.
@@ -398,7 +534,7 @@ export async function findPointerPaths(process: Process, address: number | bigin
     let i = 0;
     let lastR = 0;
     while (i < runs.length) {
-      aborted(signal);
+      checkAbort();
       let used = 0;
       let c = 0;
       while (i + c < runs.length && c < MAX_BATCH && used + runs[i + c]!.length <= CHUNK) {
@@ -481,7 +617,11 @@ export async function findPointerPaths(process: Process, address: number | bigin
     }
   };
 
-  await pass(false);
+  try {
+    await pass(false);
+  } catch (error) {
+    throw isExit(error) ? withPartial(error, collect()) : error;
+  }
   // Counts to bucket starts (exclusive prefix sums, with the total at the end).
   let sum = 0;
   for (let p = 0; p <= pages; p++) {
@@ -489,47 +629,25 @@ export async function findPointerPaths(process: Process, address: number | bigin
     counts[p] = sum;
     sum += n;
   }
-  const pointers = sum;
+  pointers = sum;
   slots = new Uint32Array(pointers).fill(SENTINEL);
   lows = new Uint16Array(pointers);
   cursor = counts.slice(0, pages);
-  await pass(true);
+  // A target that exits now leaves part of the reverse map filled: the search runs over that part.
+  let exit: ProcessVmError | null = null;
+  try {
+    await pass(true);
+  } catch (error) {
+    if (!isExit(error)) throw error;
+    exit = error;
+  }
   cursor = new Uint32Array(0);
   // Spilled pointers, sorted by value.
   const spillOrder = spillValue.map((_, i) => i).sort((a, b) => spillValue[a]! - spillValue[b]!);
-  const spillV = Float64Array.from(spillOrder, (i) => spillValue[i]!);
-  const spillW = Uint32Array.from(spillOrder, (i) => spillSlot[i]!);
+  spillV = Float64Array.from(spillOrder, (i) => spillValue[i]!);
+  spillW = Uint32Array.from(spillOrder, (i) => spillSlot[i]!);
 
   // ---- search ----
-  /** Region of slot word `word`. */
-  const slotRegion = (word: number): number => {
-    let lo = 0;
-    let hi = R - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (rWord[mid]! <= word) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
-
-  const nodeAddress: number[] = [target];
-  const nodeLevel: number[] = [0];
-  const nodeStatic: number[] = [-1]; // region index of a static slot, -1 otherwise
-  const index = new Map<number, number>([[target, 0]]);
-  const edgeFrom: number[] = [];
-  const edgeTo: number[] = [];
-  const edgeOffset: number[] = [];
-  let truncated = false;
-  /** Whether `address`, in region `region`, is static memory. */
-  const isStaticAt = (region: number, address: number): boolean => {
-    const r = regions[region]!;
-    return r.module !== null && address >= r.staticStart && address < r.staticEnd;
-  };
-  // A target in static memory is a path of its own (no dereference), and the search goes on from it all the same.
-  const targetRegion = regionOf(target);
-  if (targetRegion >= 0 && isStaticAt(targetRegion, target)) nodeStatic[0] = targetRegion;
-
   /** A slot `word` holding `v`, which is `n - v` below node `node` (at `level`). */
   const visit = (node: number, n: number, v: number, word: number, level: number, last: boolean, next: number[]): void => {
     const region = slotRegion(word);
@@ -558,11 +676,12 @@ export async function findPointerPaths(process: Process, address: number | bigin
 
   let frontier: number[] = [0];
   for (let level = 0; level < maxDepth && frontier.length > 0; level++) {
+    checkAbort();
     const next: number[] = [];
     const last = level + 1 === maxDepth;
     for (let f = 0; f < frontier.length; f++) {
       if ((f & 1023) === 1023) {
-        aborted(signal);
+        checkAbort();
         await tick();
       }
       const node = frontier[f]!;
@@ -613,47 +732,7 @@ export async function findPointerPaths(process: Process, address: number | bigin
     frontier = next;
   }
 
-  // ---- paths: from each static node down the edges to the target ----
-  const nodes = nodeAddress.length;
-  const outStart = new Int32Array(nodes + 1);
-  for (const from of edgeFrom) outStart[from + 1]!++;
-  for (let k = 0; k < nodes; k++) outStart[k + 1]! += outStart[k]!;
-  const fillAt = outStart.slice(0, nodes);
-  const outTo = new Int32Array(edgeFrom.length);
-  const outOffset = new Float64Array(edgeFrom.length);
-  for (let e = 0; e < edgeFrom.length; e++) {
-    const at = fillAt[edgeFrom[e]!]!++;
-    outTo[at] = edgeTo[e]!;
-    outOffset[at] = edgeOffset[e]!;
-  }
-  const roots: number[] = [];
-  for (let k = 0; k < nodes; k++) if (nodeStatic[k]! >= 0) roots.push(k);
-  roots.sort((a, b) => nodeLevel[a]! - nodeLevel[b]! || nodeAddress[a]! - nodeAddress[b]!);
-  const paths: PointerPath[] = [];
-  const offsets: number[] = [];
-  const walk = (node: number, root: number): void => {
-    if (paths.length >= maxResults) {
-      truncated = true;
-      return;
-    }
-    if (node === 0) {
-      const region = regions[nodeStatic[root]!]!;
-      paths.push({ base: { module: region.module!, offset: nodeAddress[root]! - region.moduleBase }, offsets: offsets.slice() });
-      return;
-    }
-    for (let e = outStart[node]!; e < outStart[node + 1]!; e++) {
-      offsets.push(outOffset[e]!);
-      walk(outTo[e]!, root);
-      offsets.pop();
-    }
-  };
-  for (const root of roots) {
-    if (paths.length >= maxResults) {
-      truncated = true;
-      break;
-    }
-    walk(root, root);
-  }
-  const stats: PointerScanStats = { bytes: total, regions: R, pointers: pointers + spillV.length, spilled: spillV.length, nodes, ms: performance.now() - started };
-  return new PointerPaths(paths, target, truncated, stats);
+  const found = collect();
+  if (exit) throw withPartial(exit, found);
+  return found;
 }

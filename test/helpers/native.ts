@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { Lines } from "./lines.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 
@@ -30,39 +31,16 @@ export function compileFixture(name: string): { exe: string; cleanup: () => void
 /** A child that answers commands with lines on stdout. */
 export class LineChild {
   readonly child: Subprocess<"pipe", "pipe", "inherit">;
-  #lines: string[] = [];
-  #waiters: ((line: string | null) => void)[] = [];
-  #ended = false;
+  #out: Lines;
 
   constructor(argv: string[]) {
     this.child = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-    void this.#pump();
-  }
-
-  async #pump(): Promise<void> {
-    let pending = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of this.child.stdout) {
-      pending += decoder.decode(chunk);
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        const waiter = this.#waiters.shift();
-        if (waiter) waiter(line);
-        else this.#lines.push(line);
-      }
-    }
-    this.#ended = true;
-    for (const w of this.#waiters.splice(0)) w(null);
+    this.#out = new Lines(this.child.stdout);
   }
 
   /** The next line, or null once stdout ended. */
   next(): Promise<string | null> {
-    const line = this.#lines.shift();
-    if (line !== undefined) return Promise.resolve(line);
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#out.next();
   }
 
   send(line: string): void {

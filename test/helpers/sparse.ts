@@ -3,6 +3,7 @@
  * untouched reservation, driven line by line (see the C file for commands).
  */
 import type { Subprocess } from "bun";
+import { Lines } from "./lines.ts";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,12 +29,11 @@ export class Sparse {
   pid = 0;
   base = 0;
   size = 0;
-  #lines: string[] = [];
-  #waiters: ((line: string) => void)[] = [];
+  #out: Lines;
 
   private constructor(child: Subprocess<"pipe", "pipe", "inherit">) {
     this.child = child;
-    void this.#pump();
+    this.#out = new Lines(child.stdout);
   }
 
   /** Starts the target with a reservation of `mib` MiB (optionally under a command prefix such as `setpriv …`). */
@@ -46,26 +46,8 @@ export class Sparse {
     return t;
   }
 
-  async #pump(): Promise<void> {
-    let pending = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of this.child.stdout) {
-      pending += decoder.decode(chunk);
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        const waiter = this.#waiters.shift();
-        if (waiter) waiter(line);
-        else this.#lines.push(line);
-      }
-    }
-  }
-
   #next(): Promise<string> {
-    const line = this.#lines.shift();
-    if (line !== undefined) return Promise.resolve(line);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#out.expect("the sparse target");
   }
 
   async cmd(line: string): Promise<Record<string, number>> {

@@ -2,6 +2,7 @@
  * Starts `test/fixtures/target.ts` as a child and talks to it line by line.
  */
 import type { Subprocess } from "bun";
+import { Lines } from "./lines.ts";
 import { rmSync } from "node:fs";
 
 const FIXTURE = new URL("../fixtures/target.ts", import.meta.url).pathname;
@@ -20,13 +21,12 @@ export class Target {
   readonly child: Subprocess<"pipe", "pipe", "inherit">;
   readonly pid: number;
   info!: TargetInfo;
-  #lines: string[] = [];
-  #waiters: ((line: string) => void)[] = [];
+  #out: Lines;
 
   private constructor(child: Subprocess<"pipe", "pipe", "inherit">) {
     this.child = child;
     this.pid = child.pid;
-    void this.#pump();
+    this.#out = new Lines(child.stdout);
   }
 
   /** Starts a target (optionally with a command prefix such as `setpriv ...`) and waits until it is ready. */
@@ -40,26 +40,8 @@ export class Target {
     return target;
   }
 
-  async #pump(): Promise<void> {
-    let pending = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of this.child.stdout) {
-      pending += decoder.decode(chunk);
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        const waiter = this.#waiters.shift();
-        if (waiter) waiter(line);
-        else this.#lines.push(line);
-      }
-    }
-  }
-
   #next(): Promise<string> {
-    const line = this.#lines.shift();
-    if (line !== undefined) return Promise.resolve(line);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#out.expect("the target");
   }
 
   /** Sends one command; resolves to its JSON reply (throws on `{ error }`). */

@@ -3,8 +3,9 @@
  *
  * @module
  */
+import { ProcessVmError } from "../../errors.ts";
 import type { Process } from "../../process.ts";
-import { formatChain, type FreezeHandle, type PointerPath } from "../../trainer/index.ts";
+import { formatChain, type FreezeHandle, type PointerPath, PointerPaths, type PointerScanError } from "../../trainer/index.ts";
 import { getValue, VALUE_SIZE, type Value, type ValueType } from "../../types.ts";
 import { BIG_ENDIAN_OPTION } from "../args.ts";
 import type { Command } from "../command.ts";
@@ -201,7 +202,9 @@ export const pointersCommand: Command = {
   interruptible: true,
   usage: "TARGET ADDRESS|CHAIN",
   summary: "pointer paths from module images to an address, shortest and smallest offsets first",
-  description: "Paths are ranked by depth, then by the total size of their offsets; --limit shows more. Use them with resolve, read, freeze.",
+  description:
+    "Paths are ranked by depth, then by the total size of their offsets; --limit shows more. Use them with resolve, read, freeze. " +
+    "Ctrl-C prints the paths found so far (the shallow ones) and exits with status 130; so does a target that exits mid-scan, with status 1.",
   options: {
     depth: { type: "string", value: "N", description: "most dereferences in a path (default 4)" },
     offset: { type: "string", value: "N", description: "largest offset after a dereference (default 0x800)" },
@@ -218,7 +221,8 @@ export const pointersCommand: Command = {
     if (limit < 0) throw new UsageError("--limit must not be negative");
     const modules = options.strings("module");
     const progress = out.progress("pointers");
-    let paths;
+    let paths: PointerPaths;
+    let stopped: unknown = null;
     try {
       paths = await proc.findPointerPaths(at, {
         maxDepth: options.number("depth", 4),
@@ -229,13 +233,12 @@ export const pointersCommand: Command = {
         onProgress: (p) => progress.update(p.done, p.total, p.phase === "search" ? "steps" : "bytes"),
       });
     } catch (error) {
-      if (signal.aborted) {
-        progress.end();
-        if (out.json) out.document({ ...jsonAddress(at), count: 0, shown: 0, truncated: false, interrupted: true, paths: [] });
-        else out.note("interrupted before the search found paths (the pointer scan keeps none of its partial work)");
-        return;
-      }
-      throw error;
+      // Ctrl-C, or the target's exit: the scan's rejection holds the paths found so far.
+      const partial = (error as Partial<PointerScanError> | null)?.partial;
+      const exited = error instanceof ProcessVmError && error.code === "ESRCH";
+      if (!(partial instanceof PointerPaths) || !(signal.aborted || exited)) throw error;
+      paths = partial;
+      stopped = error;
     } finally {
       progress.end();
     }
@@ -247,13 +250,16 @@ export const pointersCommand: Command = {
         count: ranked.length,
         shown: shown.length,
         truncated: paths.truncated,
+        ...(stopped ? { interrupted: true } : {}),
         paths: shown.map((p) => ({ chain: formatChain(p), module: p.base.module, baseOffset: p.base.offset, offsets: [...p.offsets], depth: p.offsets.length })),
       });
     } else {
       for (const p of shown) out.line(formatChain(p));
       if (ranked.length > shown.length) out.note(`… ${ranked.length - shown.length} more (--limit 0 prints all)`);
       if (paths.truncated) out.note("the search stopped at --max paths; there may be more");
+      if (stopped && signal.aborted) out.note(`interrupted: ${ranked.length === 1 ? "1 path" : `${ranked.length} paths`} found so far (the shallow ones first)`);
     }
-    return ranked.length === 0 ? 1 : 0;
+    if (stopped && !signal.aborted) throw stopped; // the target exited: its error after the paths found before
+    return ranked.length === 0 && !stopped ? 1 : 0;
   },
 };
