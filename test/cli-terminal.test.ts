@@ -212,6 +212,9 @@ describe("Ctrl-C (SIGINT)", () => {
     child.kill("SIGINT");
     await child.exited;
     expect(child.exitCode).toBe(130); // exited with 130, not killed by the signal (exited would say 130 too)
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+    expect(rest).toBe(`released ${hex(at)}\n`); // the text form says so, as the JSON form's "released" event does
     await t.write(at, i32(2));
     await Bun.sleep(50);
     expect(new Int32Array((await t.read(at, 4)).buffer)[0]).toBe(2);

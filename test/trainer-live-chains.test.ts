@@ -216,6 +216,9 @@ test("pvm watch and pvm freeze follow a chain live", async () => {
     expect(f.text).toContain(`holding i32 77 at ${chain} (0x${(a + 0x18).toString(16)})`);
     expect(f.text).toMatch(/waiting: pointer chain .* null pointer/);
     expect(f.text).toContain(`holding at 0x${(b + 0x18).toString(16)}`);
+    expect(f.text).toContain(`released 0x${(b + 0x18).toString(16)}`);
+    // Each watch line of a chain names the chain before the address it leads to now.
+    expect(w.text).toContain(`${chain}  0x${(b + 0x18).toString(16)}  null -> `);
     await t.unmap(b, page);
     await t.unmap(slot, page);
   } finally {

@@ -122,6 +122,7 @@ export const freezeCommand: Command = {
       handle.stop();
     }
     event("released", handle.broken ? null : handle.address);
+    if (!out.json) out.line(`released ${handle.broken ? String(target) : hex(handle.address)}`);
     if (failure) throw failure;
   },
 };
@@ -167,7 +168,9 @@ export const watchCommand: Command = {
             old: jsonValue(from), new: jsonValue(to), ...(change.error ? { error: change.error.message } : {}),
           });
         } else {
-          out.line(`${out.paint("address", hex(change.address))}  ${show(from)} -> ${show(to)}${change.error ? `  (${change.error.message})` : ""}`);
+          // A chain's line names the chain: its address moves with the object, and several may be watched.
+          const label = typeof targets[change.index]!.address === "number" ? "" : `${texts[change.index]!}  `;
+          out.line(`${label}${out.paint("address", hex(change.address))}  ${show(from)} -> ${show(to)}${change.error ? `  (${change.error.message})` : ""}`);
         }
         if (++seen >= limit) finish();
       },
