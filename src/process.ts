@@ -462,12 +462,15 @@ export class Process {
     const errno = result < 0 ? -result : 14;
     const done = result < 0 ? 0 : result;
     const at = Number(address) + done;
-    const hint = errno === 14 && syscall === "process_vm_writev" ? this.#writeFaultHint(at) : undefined;
+    const hint = errno === 14 ? this.#faultHint(at, syscall === "process_vm_writev") : undefined;
     throw new ProcessVmError({ errno, syscall, pid: this.pid, address: at, length: length - done, hint });
   }
 
-  /** Why a write at `address` faulted, from the memory map: not mapped, or mapped without write permission (then: force). */
-  #writeFaultHint(address: number): string | undefined {
+  /**
+   * Why a read or write at `address` faulted, from the memory map: not mapped, or mapped without the
+   * permission (a write: then force; a read: a guard page).
+   */
+  #faultHint(address: number, write: boolean): string | undefined {
     let regions: Region[];
     try {
       regions = this.maps();
@@ -476,8 +479,12 @@ export class Process {
     }
     const r = regions.find((m) => address >= m.start && address < m.end);
     if (!r) return `0x${address.toString(16)} is not mapped in pid ${this.pid}`;
-    if (r.writable) return undefined;
     const what = r.path !== "" ? r.path : r.kind;
+    if (!write) {
+      if (r.readable) return undefined;
+      return `The mapping 0x${r.start.toString(16)}-0x${r.end.toString(16)} (${r.permissions} ${what}) is not readable (a guard page, or memory the program protected)`;
+    }
+    if (r.writable) return undefined;
     return (
       `The mapping 0x${r.start.toString(16)}-0x${r.end.toString(16)} (${r.permissions} ${what}) is ${r.readable ? "readable but " : ""}not writable. ` +
       `Write it with { force: true } (proc.write(address, data, { force: true }); pvm write … --force), which goes through /proc/${this.pid}/mem as a debugger does`

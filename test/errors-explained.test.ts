@@ -51,6 +51,20 @@ test("EFAULT writing an unmapped address says so, and does not suggest force", a
   await t.unmap(two, 2 * t.info.page);
 });
 
+test("EFAULT reading says whether the address is unmapped or in a mapping that cannot be read", async () => {
+  const page = await t.map(t.info.page);
+  await t.unmap(page, t.info.page);
+  const unmapped = thrown(() => proc.readI32(page));
+  expect(unmapped.code).toBe("EFAULT");
+  expect(unmapped.message).toContain(`0x${page.toString(16)} is not mapped in pid ${t.pid}`);
+  // the fixture's guard: a readable page, then a PROT_NONE one; a read across them stops at the second
+  const guard = t.info.guard;
+  const e = thrown(() => proc.read(guard + t.info.page - 4, 8));
+  expect(e.address).toBe(guard + t.info.page);
+  expect(e.message).toContain(`(---p anonymous) is not readable`);
+  expect(e.message).not.toContain("force");
+});
+
 test("EACCES on /proc/PID/maps and /proc/PID/mem gets the permission explanation of EPERM", () => {
   const isRoot = process.getuid?.() === 0;
   const hasSetpriv = spawnSync("setpriv", ["--version"]).status === 0;
