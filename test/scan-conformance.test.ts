@@ -24,10 +24,7 @@ const PAGE = 4096;
 beforeAll(async () => {
   t = await Target.start();
   proc = new Process(t.pid);
-  const base = await t.map(3 * PAGE);
-  await t.protect(base, PAGE, 0);
-  await t.protect(base + 2 * PAGE, PAGE, 0);
-  page = base + PAGE;
+  page = await t.guardedPage();
 });
 afterAll(() => t.kill());
 

@@ -78,6 +78,15 @@ export class Target {
     await this.cmd(`protect ${address.toString(16)} ${length.toString(16)} ${prot}`);
   }
 
+  /** Maps one read-write page between two PROT_NONE guard pages (scanmem's controlled page); returns its address. */
+  async guardedPage(): Promise<number> {
+    const page = this.info.page;
+    const base = await this.map(3 * page);
+    await this.protect(base, page, 0);
+    await this.protect(base + 2 * page, page, 0);
+    return base + page;
+  }
+
   /** Asks the target to exit and waits until it has. */
   async exit(): Promise<void> {
     this.child.stdin.write("exit\n");
